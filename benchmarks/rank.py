@@ -1,0 +1,104 @@
+"""Pain-point ranking benchmark on the airline tweets.
+
+Data: ``airline_tweets/tweets.csv`` (14,640 tweets to six US airlines, with
+the crowd-labelled complaint ``negativereason``). The tweets are analysed
+with ``voc.analyze`` (touchpoint = ``airline``, text = ``text``, no survey
+scores, so pain points rank by volume x negativity). For every airline, each
+of its top 3 pain themes is mapped to the gold ``negativereason`` most common
+among the airline's records that mention the theme; the airline is a hit when
+its most frequent gold complaint is among those three.
+
+Target (issue 5): 6 of 6 airlines.
+
+Run::
+
+    OMP_NUM_THREADS=1 python benchmarks/rank.py [--unit record|sentence] [--limit N]
+
+Data folder: env ``VOC_DATA`` or ``../shared/data``; prints ``SKIP: ...`` and
+exits 0 when it is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+DATA = Path(os.environ.get("VOC_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+TOP = 3
+
+
+def evaluate(records: pd.DataFrame, mentions: pd.DataFrame, pain: pd.DataFrame,
+             gold: pd.Series) -> pd.DataFrame:
+    """One row per airline: its top gold complaint, top-3 themes mapped to gold, hit.
+
+    ``gold`` maps ``voc_id`` to ``negativereason`` (NaN for non-complaints).
+    """
+    rec = records[["voc_id", "touchpoint"]].assign(reason=records["voc_id"].map(gold))
+    theme_records = mentions.loc[mentions["theme"] >= 0, ["voc_id", "theme"]].drop_duplicates()
+    rows = []
+    for airline, recs in rec.groupby("touchpoint"):
+        reasons = recs["reason"].dropna()
+        top_gold = reasons.mode().iloc[0] if len(reasons) else None
+        top = pain[pain["touchpoint"] == airline].nsmallest(TOP, "rank")
+        mapped, shown = [], []
+        for theme, label in zip(top["theme"], top["label"]):
+            ids = theme_records.loc[theme_records["theme"] == theme, "voc_id"]
+            r = recs.loc[recs["voc_id"].isin(ids), "reason"].dropna()
+            m = r.mode().iloc[0] if len(r) else None
+            mapped.append(m)
+            purity = f"{(r == m).mean():.0%}" if len(r) else "-"
+            shown.append(f"{str(label)[:28]} -> {m} ({purity})")
+        rows.append({
+            "airline": airline,
+            "records": len(recs),
+            "top_gold": f"{top_gold} ({(reasons == top_gold).mean():.0%})",
+            "top3_themes -> gold (purity)": " ; ".join(shown),
+            "hit": top_gold in mapped,
+        })
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--unit", choices=["record", "sentence"], default="sentence")
+    ap.add_argument("--limit", type=int, default=None, help="analyse a seeded sample of N tweets")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-bootstrap", type=int, default=200)
+    args = ap.parse_args(argv)
+
+    path = DATA / "airline_tweets" / "tweets.csv"
+    if not path.exists():
+        print(f"SKIP: {path} not found (set VOC_DATA to the shared data folder)")
+        return 0
+    import voc
+    from voc.config import Config
+
+    raw = pd.read_csv(path)
+    raw.insert(0, "tweet_id", [f"t{i:05d}" for i in range(len(raw))])
+    if args.limit and args.limit < len(raw):
+        raw = raw.sample(args.limit, random_state=args.seed).sort_index()
+    gold = raw.set_index("tweet_id")["negativereason"]
+    df = voc.load_feedback(raw[["tweet_id", "airline", "text"]], id_col="tweet_id", text_col="text",
+                           touchpoint_col="airline")
+    config = Config(unit=args.unit, random_state=args.seed, n_bootstrap=args.n_bootstrap)
+    start = time.perf_counter()
+    result = voc.analyze(df, config=config)
+    seconds = time.perf_counter() - start
+
+    table = evaluate(result.records, result.mentions, result.pain_points, gold)
+    with pd.option_context("display.width", 250, "display.max_colwidth", 140):
+        print(table.to_string(index=False))
+    n_themes = int((result.themes["theme"] >= 0).sum())
+    print(f"\nhits: {int(table['hit'].sum())}/{len(table)} airlines "
+          f"(unit={args.unit}, tweets={len(raw)}, themes={n_themes}, seconds={seconds:.0f}, "
+          f"stages={ {k: round(v, 1) for k, v in result.run.get('seconds', {}).items()} })")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

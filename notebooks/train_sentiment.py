@@ -1,0 +1,268 @@
+"""Train the packaged sentiment heads (models/sentiment-<embedder>.{npz,json,md}).
+
+Reproducible recipe (run from the repository root, ~2 min on 2 CPU cores)::
+
+    OMP_NUM_THREADS=1 python notebooks/train_sentiment.py
+
+Training data (only data whose licence allows a shipped model):
+
+* ``models/training/feedback_sentences.tsv``: customer-feedback sentences
+  written by the voc authors (English and Japanese, 3 classes), Apache-2.0.
+* UCI "Sentiment Labelled Sentences" (CC BY 4.0, ``$VOC_DATA/uci_sentiment``):
+  the 80% of its 3,000 sentences that :func:`uci_heldout` does not hold out.
+* Banking77 train queries (CC BY 4.0, ``$VOC_DATA/banking77``): 600 seeded
+  queries that end with "?", as neutral examples (plain questions/requests).
+
+Nothing marked "eval only" (airline tweets, JRTE, SemEval ABSA) is read here.
+
+Recipe: embed with the run's embedder (L2-normalised), multinomial logistic
+regression (class-balanced sample weights, own sentences weighted x3, C by
+5-fold CV log-loss), ``sentiment = p(pos) - p(neg)``; the neutral band is
+chosen on out-of-fold predictions of the training data (own sentences and
+Banking77 questions), never on evaluation data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from voc.sentiment import (  # noqa: E402
+    HEAD_FORMAT, _embed_direct, label_from_score, weights_sha256,
+)
+
+DATA = Path(os.environ.get("VOC_DATA", ROOT.parent / "shared" / "data"))
+OWN = ROOT / "models" / "training" / "feedback_sentences.tsv"
+OUT = ROOT / "models"
+CLASSES = ["negative", "neutral", "positive"]
+VERSION = "1.0.0"
+SEED = 0
+OWN_WEIGHT = 3.0
+N_BANKING = 600
+BANDS = np.round(np.arange(0.05, 0.61, 0.05), 2)
+CS = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
+CACHE = Path(os.environ.get("VOC_TRAIN_CACHE", "/tmp/voc-train-sentiment"))
+
+
+def uci_heldout(text: str) -> bool:
+    """The UCI sentences held out from training (20%, by a hash of the text).
+
+    The benchmark uses the same rule (benchmarks/sentiment.py).
+    """
+    return int(hashlib.sha1(text.strip().encode("utf-8")).hexdigest(), 16) % 5 == 0
+
+
+def load_uci(data: Path = DATA) -> pd.DataFrame:
+    frames = []
+    for f in sorted((data / "uci_sentiment").glob("*_labelled.txt")):
+        rows = [ln.rstrip("\n").rsplit("\t", 1) for ln in f.read_text(encoding="utf-8").splitlines()]
+        df = pd.DataFrame([r for r in rows if len(r) == 2], columns=["text", "y"])
+        df["text"] = df["text"].str.strip()
+        df["label"] = np.where(df["y"].astype(int) == 1, "positive", "negative")
+        df["source"] = "uci:" + f.name.split("_")[0]
+        frames.append(df[["text", "label", "source"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def training_frame() -> pd.DataFrame:
+    own = pd.read_csv(OWN, sep="\t", keep_default_na=False)
+    own["source"] = "own:" + own["lang"]
+    uci = load_uci()
+    uci = uci[~uci["text"].map(uci_heldout)].assign(lang="en")
+    bank = pd.read_csv(DATA / "banking77" / "train.csv")
+    bank = bank[bank["text"].str.strip().str.endswith("?")].drop_duplicates("text")
+    bank = bank.sample(N_BANKING, random_state=SEED)
+    bank = pd.DataFrame({"text": bank["text"].str.strip(), "label": "neutral", "lang": "en",
+                         "source": "banking77"})
+    df = pd.concat([own[["text", "label", "lang", "source"]], uci, bank], ignore_index=True)
+    return df.drop_duplicates("text").reset_index(drop=True)
+
+
+def embed_cached(texts: list[str], embedder: str) -> np.ndarray:
+    key = hashlib.sha1(("\n".join(texts) + embedder).encode()).hexdigest()[:16]
+    path = CACHE / f"{embedder}-{key}.npy"
+    if path.exists():
+        return np.load(path, allow_pickle=False)
+    e = _embed_direct(texts, embedder)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, e)
+    return e
+
+
+def sample_weights(df: pd.DataFrame) -> np.ndarray:
+    base = np.where(df["source"].str.startswith("own"), OWN_WEIGHT, 1.0)
+    w = base.copy()
+    for c in CLASSES:
+        m = (df["label"] == c).to_numpy()
+        w[m] *= base.sum() / (len(CLASSES) * base[m].sum())
+    return w
+
+
+def fit_head(df: pd.DataFrame, X: np.ndarray, embedder: str) -> dict:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score, log_loss
+    from sklearn.model_selection import StratifiedKFold
+
+    y = df["label"].map({c: i for i, c in enumerate(CLASSES)}).to_numpy()
+    w = sample_weights(df)
+    strata = df["label"] + "|" + df["source"]
+    folds = list(StratifiedKFold(5, shuffle=True, random_state=SEED).split(X, strata))
+
+    def oof(C: float) -> np.ndarray:
+        p = np.zeros((len(y), 3))
+        for tr, te in folds:
+            m = LogisticRegression(C=C, max_iter=2000).fit(X[tr], y[tr], sample_weight=w[tr])
+            p[te] = m.predict_proba(X[te])
+        return p
+
+    losses = {}
+    probas = {}
+    for C in CS:
+        probas[C] = oof(C)
+        losses[C] = log_loss(y, probas[C], sample_weight=w)
+    C = min(losses, key=losses.get)
+    p = probas[C]
+    s = p[:, 2] - p[:, 0]
+    # neutral band: out-of-fold macro-F1 on the 3-class rows (own + Banking77)
+    three = ~df["source"].str.startswith("uci").to_numpy()
+    f1s = {float(b): f1_score(df["label"][three], label_from_score(s[three], band=b), average="macro")
+           for b in BANDS}
+    band = max(f1s, key=f1s.get)
+    model = LogisticRegression(C=C, max_iter=2000).fit(X, y, sample_weight=w)
+    coef = model.coef_.astype(np.float32)
+    intercept = model.intercept_.astype(np.float32)
+    uci = df["source"].str.startswith("uci").to_numpy()
+    cv = {
+        "C": C,
+        "cv_log_loss": {str(k): round(v, 4) for k, v in losses.items()},
+        "band_oof_macro_f1": {str(k): round(v, 4) for k, v in f1s.items()},
+        "oof_macro_f1_own_en": _mf1(df, s, band, "own:en"),
+        "oof_macro_f1_own_ja": _mf1(df, s, band, "own:ja"),
+        "oof_accuracy_uci_train_sign": round(float(((s[uci] > 0) == (df["label"][uci] == "positive")).mean()), 4),
+    }
+    return {"coef": coef, "intercept": intercept, "band": band, "cv": cv}
+
+
+def _mf1(df, s, band, source) -> float:
+    from sklearn.metrics import f1_score
+
+    m = (df["source"] == source).to_numpy()
+    if not m.any():
+        return None
+    return round(float(f1_score(df["label"][m], label_from_score(s[m], band=band), average="macro")), 4)
+
+
+BENCH_START, BENCH_END = "<!-- benchmark -->", "<!-- /benchmark -->"
+
+
+def model_card(card: dict) -> str:
+    """The Markdown model card; benchmarks/sentiment.py --update-cards fills the benchmark part."""
+    data = "\n".join(f"| {k} | {v} |" for k, v in card["training_data"].items())
+    cv = card["cv"]
+    return f"""# Model card: {card['name']} {card['version']}
+
+Sentiment head of voc for the `{card['embedder']}` embedder: multinomial logistic
+regression over L2-normalised {card['dim']}-d sentence embeddings, classes
+{', '.join(card['classes'])}. `sentiment = p(positive) - p(negative)` in [-1, 1];
+label: positive if sentiment > {card['neutral_band']}, negative if < -{card['neutral_band']},
+else neutral.
+
+- Files: `sentiment-{card['embedder']}.npz` (arrays `coef` (3, {card['dim']}) and
+  `intercept` (3,), float32, loaded with `allow_pickle=False`) and
+  `sentiment-{card['embedder']}.json` (this metadata).
+- SHA-256 of the weights (float32 little-endian `coef` then `intercept`):
+  `{card['sha256']}` (checked at load).
+- Trained {card['trained']} by `{card['recipe']}` (deterministic, seed 0).
+
+## Training data
+
+| source | rows |
+|---|---|
+{data}
+
+- `own:en`, `own:ja`: `models/training/feedback_sentences.tsv`, customer-feedback
+  sentences written by the voc authors (Apache-2.0): delivery, app, checkout,
+  support, website, travel and hotel vocabulary; negation, contrast clauses,
+  effort complaints, sarcasm, questions, emoji, tweet style.
+- `uci:*`: UCI Sentiment Labelled Sentences (Kotzias et al. 2015), CC BY 4.0;
+  the 20% held out by `sha1(text) % 5 == 0` is never trained on.
+- `banking77`: {N_BANKING} seeded Banking77 train queries ending in "?" (CC BY 4.0),
+  used as neutral examples (plain questions and requests).
+- Not used: airline tweets, JRTE, SemEval ABSA (eval only).
+
+## Recipe
+
+Class-balanced sample weights (own sentences x{OWN_WEIGHT:g}), C chosen by 5-fold
+CV log-loss from {CS} (chosen: {cv['C']}); neutral band chosen from
+{BANDS.tolist()} by out-of-fold macro-F1 on the 3-class training rows (own
+sentences + Banking77), never on evaluation data.
+
+Out-of-fold (5-fold CV) on the training data: macro-F1 own English
+{cv['oof_macro_f1_own_en']}, own Japanese {cv['oof_macro_f1_own_ja']}; UCI train
+accuracy by sign {cv['oof_accuracy_uci_train_sign']}.
+
+## Measured accuracy
+
+{BENCH_START}
+(run `python benchmarks/sentiment.py --update-cards`)
+{BENCH_END}
+
+## Limits
+
+Sentence-level polarity only; trained on a few thousand sentences, so domain
+slang, irony and long mixed reviews are often wrong. The minilm head is
+English-only (MiniLM does not read Japanese).
+"""
+
+
+def main() -> None:
+    if not (DATA / "uci_sentiment").is_dir():
+        sys.exit(f"SKIP: training data not found at {DATA} (set VOC_DATA)")
+    df = training_frame()
+    print("training rows:", df.groupby(["source", "label"]).size().to_dict())
+    for embedder, dim in (("minilm", 384), ("use-multilingual", 512)):
+        d = df if embedder != "minilm" else df[df["lang"] == "en"].reset_index(drop=True)
+        X = embed_cached(d["text"].tolist(), embedder)
+        assert X.shape == (len(d), dim)
+        res = fit_head(d, X, embedder)
+        stem = f"sentiment-{embedder}"
+        np.savez(OUT / f"{stem}.npz", coef=res["coef"], intercept=res["intercept"])
+        card = {
+            "format": HEAD_FORMAT,
+            "name": stem,
+            "version": VERSION,
+            "embedder": embedder,
+            "dim": dim,
+            "classes": CLASSES,
+            "neutral_band": res["band"],
+            "sha256": weights_sha256(res["coef"], res["intercept"]),
+            "trained": date.today().isoformat(),
+            "recipe": "notebooks/train_sentiment.py",
+            "training_data": {
+                k: int(v) for k, v in d.groupby("source").size().items()
+            },
+            "training_licences": {
+                "own": "Apache-2.0 (written by the voc authors)",
+                "uci": "CC BY 4.0 (Kotzias et al. 2015, UCI)",
+                "banking77": "CC BY 4.0 (PolyAI)",
+            },
+            "cv": res["cv"],
+        }
+        (OUT / f"{stem}.json").write_text(json.dumps(card, indent=2, ensure_ascii=False) + "\n",
+                                          encoding="utf-8")
+        (OUT / f"{stem}.md").write_text(model_card(card), encoding="utf-8")
+        print(stem, json.dumps({k: card[k] for k in ("neutral_band", "sha256")}), res["cv"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""End-to-end pipeline tests on the sample generator with the fake embedder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import voc
+from voc import columns as C
+from voc.config import Config
+from voc.errors import InputError, ModelError
+from voc.pipeline import OUTPUT_FILES, Analysis, analyze, csv_safe
+
+
+@pytest.fixture(scope="module")
+def sample_df():
+    raw = voc.make_feedback(n=400, random_state=3)
+    return voc.load_feedback(raw)
+
+
+@pytest.fixture(scope="module")
+def result(sample_df):
+    from tests.conftest import FakeEmbedder
+
+    return analyze(sample_df, config=Config(sentiment="default", cache_dir=""), embedder=FakeEmbedder())
+
+
+def test_tables_follow_the_column_contract(result, sample_df):
+    assert len(result.records) == len(sample_df)
+    for col in (C.VOC_ID, C.LANGUAGE, C.THEMES, C.PRIMARY_THEME, C.SENTIMENT, C.SENTIMENT_LABEL):
+        assert col in result.records.columns
+    for col in (C.VOC_ID, C.UNIT, C.TEXT, C.LANGUAGE, C.THEME, C.THEME_PROB, C.SENTIMENT,
+                C.SENTIMENT_LABEL):
+        assert col in result.mentions.columns
+    for col in ("theme", "label", "keywords", "mentions", "records", "share", "exemplars"):
+        assert col in result.themes.columns
+    assert set(result.mentions[C.VOC_ID]) <= set(result.records[C.VOC_ID])
+    assert result.mentions[C.SENTIMENT].between(-1, 1).all()
+
+
+def test_primary_theme_is_one_of_the_record_themes(result):
+    rec = result.records
+    for themes, primary in zip(rec[C.THEMES], rec[C.PRIMARY_THEME]):
+        if len(themes):
+            assert primary in themes
+        else:
+            assert primary == C.NOISE
+
+
+def test_theme_counts_match_mentions(result):
+    themed = result.themes.set_index(C.THEME)
+    counts = result.mentions[C.THEME].value_counts()
+    for theme, n in counts.items():
+        assert themed.loc[theme, "mentions"] == n
+
+
+def test_same_input_and_seed_give_same_themes(sample_df, result):
+    from tests.conftest import FakeEmbedder
+
+    again = analyze(sample_df, config=Config(cache_dir=""), embedder=FakeEmbedder())
+    assert again.mentions[C.THEME].tolist() == result.mentions[C.THEME].tolist()
+    assert again.themes["label"].tolist() == result.themes["label"].tolist()
+
+
+def test_run_record_has_config_versions_and_timings(result):
+    run = result.run
+    assert run["config"]["random_state"] == 0
+    assert run["embedder"] == "fake"
+    assert {"segment", "embed", "themes", "sentiment", "rank"} <= set(run["seconds"])
+    assert run["versions"]["pandas"] == pd.__version__
+    assert run["counts"]["records"] == len(result.records)
+    assert len(run["input_sha256"]) == 64
+    assert any("CES" in w for w in run["warnings"])  # CES assumed, said out loud
+
+
+def test_save_and_load_round_trip(result, tmp_path):
+    out = result.save(tmp_path / "out")
+    assert all((out / f).exists() for f in OUTPUT_FILES)
+    back = Analysis.load(out)
+    pd.testing.assert_frame_equal(back.mentions, result.mentions, check_dtype=False)
+    assert back.records[C.VOC_ID].tolist() == result.records[C.VOC_ID].tolist()
+    assert json.loads((out / "run.json").read_text())["counts"] == result.run["counts"]
+    ids, _ = back.model.assign(np.eye(1, 64, dtype=np.float32))
+    assert len(ids) == 1
+
+
+def test_assign_to_saved_model_keeps_theme_ids(result, sample_df, tmp_path):
+    from tests.conftest import FakeEmbedder
+
+    result.model.save(tmp_path / "m")
+    model = type(result.model).load(tmp_path / "m")
+    again = analyze(sample_df, config=Config(cache_dir=""), model=model, embedder=FakeEmbedder())
+    assert again.mentions[C.THEME].tolist() == result.mentions[C.THEME].tolist()
+
+
+def test_model_from_another_embedder_is_refused(result, sample_df):
+    class Other:
+        name = "other"
+
+        def embed(self, texts):
+            return np.ones((len(texts), 64), dtype=np.float32) / 8
+
+    with pytest.raises(ModelError, match="fitted on 'fake' embeddings but this run uses 'other'"):
+        analyze(sample_df, config=Config(cache_dir=""), model=result.model, embedder=Other())
+
+
+def test_all_empty_text_is_a_clear_error():
+    df = pd.DataFrame({"text": ["", "  "], "nps": [3, 9]})
+    with pytest.raises(InputError, match="No record has any text"):
+        analyze(df, config=Config(cache_dir=""))
+
+
+def test_csv_safe_neutralises_formulas_only_in_text():
+    df = pd.DataFrame({"a": ["=1+1", "+cmd", "-x", "@SUM(A1)", "fine"], "n": [-1, 2, 3, 4, 5]})
+    out = csv_safe(df)
+    assert out["a"].tolist() == ["'=1+1", "'+cmd", "'-x", "'@SUM(A1)", "fine"]
+    assert out["n"].tolist() == [-1, 2, 3, 4, 5]

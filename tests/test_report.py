@@ -1,0 +1,146 @@
+"""Tests of voc.report: content, escaping, Markdown, write_report, and a real headless browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from voc import report as R
+from voc.errors import ConfigError
+from voc.store import Store
+
+from .weekly_fixtures import analysis_like, make_frames, weekly_analyses
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    s = Store(tmp_path_factory.mktemp("report") / "voc.duckdb")
+    for i, a in enumerate(weekly_analyses()):
+        s.write_run(a, run_id=f"w{i}")
+    return s
+
+
+@pytest.fixture(scope="module")
+def tables():
+    records, mentions = make_frames()
+    a = analysis_like(records, mentions)
+    return dict(records=records, mentions=mentions, themes=a.themes, pain_points=a.pain_points,
+                touchpoints=a.touchpoints, run=a.run)
+
+
+def test_content_numbers(tables):
+    c = R.report_content(**tables)
+    assert c["week"] == "2024-W06" and c["previous"] == "2024-W05"
+    assert c["n"]["records"] == 90 and c["n"]["weeks"] == 6
+    assert c["new_themes"]["theme"].tolist() == [5]
+    assert c["spikes"]["theme"].tolist() == [1]
+    assert all(1 <= len(q) <= 3 for q in c["spikes"]["quotes"])
+    assert [name for name, _ in c["pain_sections"]][0] == "all"
+    assert all(len(g) <= 3 for _, g in c["pain_sections"])
+    c3 = R.report_content(**tables, week="2024-W03")
+    assert c3["week"] == "2024-W03" and c3["n"]["records"] == 60 and c3["new_themes"].empty
+
+
+def test_html_is_self_contained_and_escaped(tables):
+    page = R.render_html(**tables)
+    assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
+    assert "<script" not in page.lower()                      # customer text never becomes markup
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page        # ... but is shown as written
+    assert re.search(r"(src|href)\s*=", page) is None             # no external resource at all
+    assert "http://" not in page and "https://" not in page and "@import" not in page
+    assert "default-src 'none'" in page                           # CSP: no script, no network
+    for section in ("kpis", "pain-points", "heatmap", "trends", "alerts", "methods"):
+        assert f'id="{section}"' in page
+    assert '<li lang="ja">アプリがすぐに落ちます。</li>' in page   # Japanese as written, tagged
+    assert "返品 returns" in page and "<svg" in page and "@media print" in page
+
+
+def test_markdown_escapes_pipes_and_html(tables):
+    md = R.render_markdown(**tables)
+    assert md.startswith("# Voice of the customer: weekly report: 2024-W06")
+    assert "checkout \\<script\\>alert(1)\\</script\\> \\| payment" in md
+    assert "<script>" not in md
+    for line in md.splitlines():                                  # every table row has 5 or 6 cells
+        if line.startswith("|"):
+            cells = re.split(r"(?<!\\)\|", line)[1:-1]
+            assert len(cells) in (5, 6), line
+    assert "- **New:** 返品 returns" in md and "- **Spike:** app crash" in md
+
+
+def test_write_report_from_store_and_analysis(store, tables, tmp_path):
+    paths = R.write_report(store, tmp_path / "out")
+    assert set(paths) == {"html", "md"} and all(p.exists() for p in paths.values())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["report.html", "report.md"]
+    html = paths["html"].read_text(encoding="utf-8")
+    assert "run <code>w5</code>" in html and "2024-W06" in html
+    old = R.write_report(str(store.path), tmp_path / "old", week="2024-W02")
+    text = old["md"].read_text(encoding="utf-8")
+    assert text.startswith("# Voice of the customer: weekly report: 2024-W02") and "compared with 2024-W01" in text
+    assert "run <code>w1</code>" in old["html"].read_text(encoding="utf-8")
+    a = analysis_like(tables["records"], tables["mentions"])
+    assert R.write_report(a, tmp_path / "a")["html"].read_text(encoding="utf-8").count('class="kpi"') == 5
+
+
+def test_bad_weeks(tables):
+    with pytest.raises(ConfigError, match=r"No records in week 2023-W40\. Weeks with data: 2024-W01, "
+                                          r"2024-W02, 2024-W03, 2024-W04, 2024-W05, 2024-W06\."):
+        R.report_content(**tables, week="2023-W40")
+    with pytest.raises(ConfigError, match=r"Bad week 'last'"):
+        R.report_content(**tables, week="last")
+    no_dates = {**tables, "records": tables["records"].drop(columns=["date"])}
+    with pytest.raises(ConfigError, match=r"The report needs dated records: map a date column \(--date-col\)\."):
+        R.report_content(**no_dates)
+
+
+def test_report_without_optional_tables(tables):
+    records = tables["records"].drop(columns=["ces", "csat"])
+    page = R.render_html(records, tables["mentions"])
+    assert "No pain-point table in this run." in page and 'id="kpi-ces"' not in page
+    assert "theme 5" in page                                      # no labels: ids are shown
+
+
+# ------------------------------------------------------------------ browser
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    if os.environ.get("CI") == "true":
+        pytest.fail("chromium is not installed; CI must install it: apt-get install -y chromium fonts-noto-cjk")
+    pytest.skip("chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+    return None
+
+
+@pytest.mark.slow
+def test_report_in_headless_chromium(store, tmp_path):
+    chromium = _chromium()
+    paths = R.write_report(store, tmp_path / "out")
+    url = paths["html"].resolve().as_uri()
+    base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([*base, "--enable-logging=stderr", "--v=0", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=90)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines()
+               if re.search(r"CONSOLE|Uncaught|Refused to|Content Security Policy", line)]
+    assert console == [], console
+    html = dom.stdout
+    for section in ("kpis", "pain-points", "heatmap", "trends", "alerts", "methods"):
+        assert f'id="{section}"' in html, section
+    assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert re.search(r'id="kpi-volume".*?<div class="value">90</div>', html, re.S)
+    assert 'id="week">2024-W06<' in html and "new this week" in html and "アプリがすぐに落ちます。" in html
+
+    shot = tmp_path / "report.png"
+    run = subprocess.run([*base, f"--screenshot={shot}", "--window-size=1280,2000", url],
+                         capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stderr[-2000:]
+    data = shot.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+    print(f"report screenshot: {shot}")

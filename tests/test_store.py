@@ -1,0 +1,290 @@
+"""Tests of voc.store: transactions, incremental ids, read API, trends in SQL, lineage, model."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from voc import trends as T
+from voc.errors import ConfigError, StoreError
+from voc.store import TREND_METRICS, Store
+from .weekly_fixtures import XSS, TinyModel, weekly_analyses
+
+
+@pytest.fixture(scope="module")
+def weeks():
+    return weekly_analyses()
+
+
+@pytest.fixture(scope="module")
+def full_store(tmp_path_factory, weeks):
+    store = Store(tmp_path_factory.mktemp("store") / "voc.duckdb")
+    for i, a in enumerate(weeks):
+        store.write_run(a, run_id=f"w{i}",
+                        lineage=[{"theme": 5, "event": "new", "detail": "first seen"}] if i == 5 else None)
+    return store
+
+
+def test_runs_and_snapshots(full_store, weeks):
+    runs = full_store.runs()
+    assert runs["run_id"].tolist() == [f"w{i}" for i in range(6)]
+    assert runs["n_records"].tolist() == [len(a.records) for a in weeks]
+    assert runs["date_min"].iloc[0] == pd.Timestamp("2024-01-01 03:00")
+    assert full_store.latest_run() == "w5"
+    themes = full_store.themes()
+    assert themes["theme"].tolist() == [0, 1, 2, 3, 5]
+    assert themes["mentions"].tolist() == weeks[5].themes["mentions"].tolist()
+    assert full_store.themes("w0")["mentions"].tolist() == weeks[0].themes["mentions"].tolist()
+    app = full_store.pain_points(touchpoint="app")
+    assert set(app["touchpoint"]) == {"app"} and app["rank"].tolist() == sorted(app["rank"])
+    assert full_store.touchpoints()["touchpoint"].iloc[0] == "all"
+    assert full_store.run_info("w2")["store"]["run_id"] == "w2"
+
+
+def test_records_roundtrip_text_lists_and_extra_columns(full_store, weeks):
+    recs = full_store.records()
+    src = pd.concat([a.records for a in weeks], ignore_index=True)
+    assert len(recs) == len(src) and full_store.known_ids() == set(src["voc_id"])
+    got = recs.set_index("voc_id").loc[src["voc_id"]]
+    assert got["text"].tolist() == src["text"].tolist()          # Japanese and <script> unchanged
+    assert any(XSS in t for t in got["text"]) and any("配送" in t for t in got["text"])
+    assert [list(x) for x in got["themes"]] == src["themes"].tolist()
+    assert np.allclose(got["order_value"], src["order_value"])   # pass-through column kept
+    assert got["nps"].isna().sum() == src["nps"].isna().sum()
+    assert len(full_store.mentions()) == sum(len(a.mentions) for a in weeks)
+    assert set(full_store.records("w3")["run_id"]) == {"w3"}
+
+
+def test_rewriting_known_records_adds_nothing(tmp_path, weeks):
+    store = Store(tmp_path / "s.duckdb")
+    store.write_run(weeks[0], run_id="a")
+    before = (store.runs(), store.records(), store.mentions())
+    assert store.write_run(weeks[0], run_id="b") is None           # same dump again
+    for a, b in zip(before, (store.runs(), store.records(), store.mentions())):
+        pd.testing.assert_frame_equal(a, b)
+    both = {k: pd.concat([getattr(weeks[0], k), getattr(weeks[1], k)], ignore_index=True)
+            for k in ("records", "mentions")}                      # an overlapping dump
+    store.write_run({**vars(weeks[1]), **both}, run_id="c")
+    assert store.run_info("c")["store"]["records_skipped"] == len(weeks[0].records)
+    assert store.runs()["n_records"].tolist() == [len(weeks[0].records), len(weeks[1].records)]
+    assert len(store.mentions()) == len(weeks[0].mentions) + len(weeks[1].mentions)
+    assert set(store.records("c")["voc_id"]) == set(weeks[1].records["voc_id"])
+
+
+def test_interrupted_write_leaves_store_unchanged(tmp_path, weeks, monkeypatch):
+    import voc.store as S
+
+    store = Store(tmp_path / "s.duckdb")
+    store.write_run(weeks[0], run_id="w0")
+    snap = (store.runs(), store.records(), store.mentions(), store.themes(), store.pain_points())
+    real = S._insert_frame
+
+    def failing(con, table, frame):
+        if table == "pain_points":                  # after records, mentions, themes, touchpoints
+            raise RuntimeError("disk full (injected)")
+        return real(con, table, frame)
+
+    monkeypatch.setattr(S, "_insert_frame", failing)
+    with pytest.raises(RuntimeError, match=r"disk full \(injected\)"):
+        store.write_run(weeks[1], run_id="w1")
+    monkeypatch.setattr(S, "_insert_frame", real)
+    after = (store.runs(), store.records(), store.mentions(), store.themes(), store.pain_points())
+    for a, b in zip(snap, after):
+        pd.testing.assert_frame_equal(a, b)
+    assert "w1" not in set(store.runs()["run_id"])
+    store.write_run(weeks[1], run_id="w1")        # and the store still works
+    assert store.runs()["run_id"].tolist() == ["w0", "w1"]
+
+
+def test_killed_writer_leaves_store_unchanged(tmp_path, weeks):
+    """A writer process killed (SIGKILL) in the middle of write_run commits nothing."""
+    path = tmp_path / "s.duckdb"
+    store = Store(path)
+    store.write_run(weeks[0], run_id="w0")
+    before = (store.runs(), store.records(), store.mentions())
+    weeks[1].records.to_parquet(tmp_path / "r.parquet")   # hand-over to the child process
+    weeks[1].mentions.to_parquet(tmp_path / "m.parquet")
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time, pandas as pd
+        import voc.store as S
+        real = S._insert_frame
+        def slow(con, table, frame):
+            real(con, table, frame)
+            if table == "mentions":
+                print("mid-write", flush=True)
+                time.sleep(60)
+        S._insert_frame = slow
+        S.Store({str(path)!r}).write_run({{"records": pd.read_parquet({str(tmp_path / "r.parquet")!r}),
+                                         "mentions": pd.read_parquet({str(tmp_path / "m.parquet")!r})}},
+                                        run_id="w1")
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "mid-write"
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    for a, b in zip(before, (store.runs(), store.records(), store.mentions())):
+        pd.testing.assert_frame_equal(a, b)
+    store.write_run(weeks[1], run_id="w1")
+    assert store.runs()["run_id"].tolist() == ["w0", "w1"]
+
+
+def test_duplicate_run_id_is_refused(tmp_path, weeks):
+    store = Store(tmp_path / "s.duckdb")
+    store.write_run(weeks[0], run_id="x")
+    with pytest.raises(StoreError, match=r"Run 'x' is already in the store; pick another run_id\."):
+        store.write_run(weeks[1], run_id="x")
+    assert store.runs()["run_id"].tolist() == ["x"]
+
+
+def test_second_writer_gets_a_clear_error(tmp_path, weeks):
+    path = tmp_path / "s.duckdb"
+    Store(path).write_run(weeks[0], run_id="w0")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, sys, time
+            con = duckdb.connect({str(path)!r})
+            print("ready", flush=True)
+            sys.stdin.read()
+        """)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        busy = Store(path, timeout=0.3)
+        with pytest.raises(StoreError, match=r"is in use by another voc process; retry later \(waited 0\.3s\)"):
+            busy.write_run(weeks[1], run_id="w1")
+        with pytest.raises(StoreError, match="in use by another voc process"):
+            busy.runs()
+    finally:
+        holder.communicate("", timeout=30)
+    assert Store(path).runs()["run_id"].tolist() == ["w0"]
+
+
+def test_missing_store():
+    with pytest.raises(StoreError, match=r"No store at 'nowhere\.duckdb'\. Write a run first"):
+        Store("nowhere.duckdb").runs()
+    assert Store("nowhere.duckdb").known_ids() == set()
+    assert Store("nowhere.duckdb").load_model() is None
+
+
+@pytest.mark.parametrize("metric", TREND_METRICS)
+@pytest.mark.parametrize("theme,touchpoint", [(None, None), (1, None), (0, "delivery"), (5, None)])
+def test_sql_trend_equals_frame_trend(full_store, metric, theme, touchpoint):
+    if metric == "nps_impact" and theme is None:
+        return
+    got = full_store.trend(metric, theme=theme, touchpoint=touchpoint)
+    want = T.metric_trend(full_store.records(), full_store.mentions(), metric, theme=theme,
+                          touchpoint=touchpoint)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, atol=1e-9)
+    assert len(got) == 6
+
+
+def test_trend_volume_by_hand(full_store, weeks):
+    got = full_store.trend("volume", theme=5)
+    assert got["value"].tolist() == [0, 0, 0, 0, 0, sum(5 in t for t in weeks[5].records["themes"])]
+    assert got["n"].tolist() == [len(a.records) for a in weeks]
+    assert full_store.trend("volume", freq="M")["value"].tolist() == [
+        sum(len(a.records) for a in weeks[:5]) - 0 - int((weeks[4].records["date"] >= "2024-02-01").sum()),
+        len(weeks[5].records) + int((weeks[4].records["date"] >= "2024-02-01").sum())]
+
+
+def test_trend_errors(full_store):
+    with pytest.raises(ConfigError, match=r"Unknown trend metric 'nsp'\. Allowed: volume, mentions, "
+                                          r"negative_share, sentiment, nps, nps_impact\."):
+        full_store.trend("nsp")
+    with pytest.raises(ConfigError, match=r"Trend metric 'nps_impact' needs a theme: pass theme=<id>\."):
+        full_store.trend("nps_impact")
+    with pytest.raises(ConfigError, match=r"Unknown freq 'Q'\. Allowed: D, W, M\."):
+        full_store.trend("volume", freq="Q")
+
+
+def test_model_blobs_roundtrip_and_follow_runs(tmp_path, weeks):
+    store = Store(tmp_path / "s.duckdb")
+    store.write_run(weeks[0], run_id="a")
+    assert store.load_model(cls=TinyModel) is None
+    m1 = TinyModel(np.arange(6).reshape(2, 3), ["配送", XSS])
+    store.write_run({**vars(weeks[1]), "model": m1}, run_id="b")
+    store.write_run({**vars(weeks[2]), "model": TinyModel(labels=["later"])}, run_id="c")
+    assert store.load_model(cls=TinyModel).labels_ == ["later"]
+    got = store.load_model("b", cls=TinyModel)
+    assert got.labels_ == ["配送", XSS] and np.array_equal(got.centroids_, m1.centroids_)
+    store.delete_run("c")
+    assert store.load_model(cls=TinyModel).labels_ == ["配送", XSS]
+
+
+def test_lineage_and_delete_run(tmp_path, weeks):
+    store = Store(tmp_path / "s.duckdb")
+    store.write_run(weeks[0], run_id="a")
+    store.write_run(weeks[5], run_id="b", lineage=pd.DataFrame({"theme": [5], "event": ["new"]}))
+    store.add_lineage([{"theme": 2, "event": "merged", "detail": "into 1"}], run_id="b")
+    lin = store.lineage()
+    assert lin[["theme", "event", "run_id", "detail"]].values.tolist() == [
+        [5, "new", "b", ""], [2, "merged", "b", "into 1"]]
+    assert lin["date_max"].iloc[0] == weeks[5].records["date"].max()
+    with pytest.raises(StoreError, match=r"Unknown lineage event\(s\) \['split'\]\. Allowed: new, merged, retired\."):
+        store.add_lineage([{"theme": 1, "event": "split"}], run_id="b")
+    with pytest.raises(StoreError, match=r"Unknown run 'zz'\. Known runs: a, b\."):
+        store.add_lineage([{"theme": 1, "event": "new"}], run_id="zz")
+    store.delete_run("b")
+    assert store.runs()["run_id"].tolist() == ["a"]
+    assert store.lineage().empty and len(store.records()) == len(weeks[0].records)
+    assert store.known_ids() == set(weeks[0].records["voc_id"])
+    with pytest.raises(StoreError, match=r"Unknown run 'b'\. Known runs: a\."):
+        store.delete_run("b")
+
+
+def test_write_run_needs_frames(tmp_path):
+    with pytest.raises(StoreError, match="write_run needs a 'records' DataFrame; got NoneType"):
+        Store(tmp_path / "s.duckdb").write_run({"mentions": pd.DataFrame()})
+
+
+@pytest.mark.slow
+def test_weekly_runs_end_to_end_on_the_sample(tmp_path, fake_embedder):
+    """The sample as weekly dumps through voc.analyze and the store (FakeEmbedder)."""
+    import voc
+    from voc.config import Config
+    from voc.pipeline import analyze
+    from voc.report import write_report
+
+    df = voc.load_feedback(voc.sample_path())
+    week = T.periods(df["date"])
+    weeks = sorted(week.unique())[:4]
+    store = Store(tmp_path / "voc.duckdb")
+    config = Config(n_bootstrap=50, cache_dir="", ces_scale=(1, 7), ces_direction="higher_is_easier")
+    # fit week 0 without UMAP (n_components=None) to keep the test fast; later weeks assign
+    from voc.segment import detect_languages, keyword_tokens, segment
+    from voc.themes import ThemeModel
+
+    first = df[week == weeks[0]].assign(language=lambda d: detect_languages(d["text"].fillna("").tolist()))
+    units = segment(first[["voc_id", "text", "language"]])
+    texts, langs = units["text"].tolist(), units["language"].tolist()
+    fitted = ThemeModel(n_components=None, random_state=0).fit(
+        fake_embedder.embed(texts), texts, keyword_tokens(texts, langs), languages=langs)
+    first_themes = None
+    for i, w in enumerate(weeks):
+        dump = df[(week >= weeks[max(i - 1, 0)]) & (week <= w)]          # overlapping dumps
+        new = dump[~dump["voc_id"].isin(store.known_ids(dump["voc_id"]))]
+        assert len(new) == (week == w).sum()
+        model = store.load_model() if i else fitted
+        result = analyze(new, config=config, model=model, embedder=fake_embedder)
+        store.write_run(result, run_id=f"w{i}")
+        themes = store.load_model().themes_[["theme", "label"]]
+        if first_themes is None:
+            first_themes = themes
+            assert len(themes) >= 3
+        pd.testing.assert_frame_equal(themes, first_themes)            # ids and labels stay put
+    assert len(store.records()) == int(week.isin(weeks).sum())
+    before = (store.records(), store.mentions())
+    assert store.write_run(result, run_id="again") is None             # same dump again: nothing new
+    assert "again" not in set(store.runs()["run_id"])
+    pd.testing.assert_frame_equal(store.records(), before[0])
+    pd.testing.assert_frame_equal(store.mentions(), before[1])
+    trend = store.trend("volume")
+    assert trend["value"].tolist() == [int((week == w).sum()) for w in weeks]
+    paths = write_report(store, tmp_path / "report")
+    assert "Top pain points" in paths["md"].read_text(encoding="utf-8")

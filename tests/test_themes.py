@@ -1,0 +1,219 @@
+"""Tests of voc.themes on seeded synthetic blobs and the fake embedder."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from voc.errors import ConfigError, InputError, ModelError
+from voc.themes import ThemeModel, c_tf_idf, default_min_theme_size, load_edits
+
+SIZES = (90, 60, 40)
+
+
+def blobs(sizes=SIZES, *, n_noise=0, dim=24, seed=0, centers_seed=7):
+    """Tight blobs around random directions, plus scattered noise points."""
+    centers = np.random.default_rng(centers_seed).normal(size=(len(sizes), dim))
+    rng = np.random.default_rng(seed)
+    X = np.vstack([c + rng.normal(scale=0.15, size=(n, dim)) for c, n in zip(centers, sizes)])
+    y = np.repeat(np.arange(len(sizes)), sizes)
+    if n_noise:
+        X = np.vstack([X, rng.normal(scale=1.0, size=(n_noise, dim))])
+        y = np.concatenate([y, np.full(n_noise, -1)])
+    texts = [f"text {i} of group {g}" for i, g in enumerate(y)]
+    words = {0: ["delivery", "late"], 1: ["app", "crash"], 2: ["refund", "slow"], -1: ["misc"]}
+    tokens = [words[g] + ["service"] for g in y]
+    return X.astype(np.float32), y, texts, tokens
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y, texts, tokens = blobs(n_noise=6)
+    model = ThemeModel(n_components=None, min_theme_size=10).fit(X, texts, tokens)
+    return model, X, y
+
+
+def test_themes_match_blobs_ordered_by_size_with_noise(fitted):
+    model, X, y = fitted
+    assert model.n_themes_ == 3
+    assert model.themes_["theme"].tolist() == [0, 1, 2]
+    assert model.themes_["size"].tolist() == sorted(model.themes_["size"], reverse=True)
+    for t, g in enumerate(range(3)):  # blob sizes are already descending
+        assert (model.labels_[y == g] == t).all()
+    assert (model.labels_[y == -1] == -1).sum() >= 4
+    assert np.bincount(model.labels_[model.labels_ >= 0]).tolist() == model.themes_["size"].tolist()
+    assert ((model.probabilities_ > 0) == (model.labels_ >= 0)).all()
+
+
+def test_labels_from_c_tf_idf(fitted):
+    model, _, _ = fitted
+    labels = model.themes_.set_index("theme")["label"]
+    assert labels[0] == "delivery / late / service"
+    assert labels[1].startswith(("app", "crash"))
+    assert model.themes_["keywords"][2].split("; ")[:2] in (["refund", "slow"], ["slow", "refund"])
+    assert len(model.themes_["exemplars"][0].split(" | ")) == 3
+
+
+def test_assign_training_data_reproduces_fit(fitted):
+    model, X, _ = fitted
+    ids, probs = model.assign(X)
+    np.testing.assert_array_equal(ids, model.labels_)
+    np.testing.assert_allclose(probs, model.probabilities_)
+
+
+def test_assign_new_data_keeps_ids(fitted):
+    model, _, y = fitted
+    X_new, y_new, _, _ = blobs((20, 20, 20), seed=99)
+    ids, probs = model.assign(X_new)
+    for g in range(3):  # same ids; a few edge points may fall below the noise floor
+        assert set(ids[y_new == g]) <= {g, -1}
+        assert (ids[y_new == g] == g).mean() >= 0.9
+    assert (probs[ids >= 0] > 0.5).all()
+    far = -X_new[:5] * 3  # opposite directions: nothing like any theme
+    assert (model.assign(far)[0] == -1).all()
+
+
+def test_assign_rejects_other_dimension(fitted):
+    model, _, _ = fitted
+    with pytest.raises(InputError, match="fitted on 24-dimensional embeddings; got 8"):
+        model.assign(np.ones((2, 8)))
+
+
+@pytest.mark.slow  # numba compiles UMAP on first use
+def test_default_umap_fit_is_deterministic():
+    X, _, texts, tokens = blobs((50, 40, 30), n_noise=5)
+    a = ThemeModel(random_state=3).fit(X, texts, tokens)
+    b = ThemeModel(random_state=3).fit(X, texts, tokens)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.probabilities_, b.probabilities_)
+    assert a.themes_.equals(b.themes_)
+    assert a.n_themes_ == 3
+
+
+def test_min_theme_size_default_rule():
+    assert [default_min_theme_size(n) for n in (10, 1000, 3080, 50_000)] == [5, 5, 15, 100]
+
+
+def test_bad_parameter_message():
+    X, _, texts, tokens = blobs()
+    with pytest.raises(ConfigError, match=r"The 'outlier_threshold' parameter of ThemeModel must be a float in the range \[0, 1\]. Got 2 instead."):
+        ThemeModel(outlier_threshold=2).fit(X, texts, tokens)
+    with pytest.raises(InputError, match="got 190 embeddings but 3 texts"):
+        ThemeModel().fit(X, texts[:3], tokens)
+
+
+def test_save_load_round_trip(fitted, tmp_path):
+    model, X, _ = fitted
+    model = ThemeModel.load(model.save(tmp_path / "m"))  # copy, keep fixture unedited
+    model.apply_edits({"rename": {0: "Late deliveries"}, "delete": [2]})
+    model.embedder_name_ = "fake"
+    loaded = ThemeModel.load(model.save(tmp_path / "m2"))
+    for a, b in zip(model.assign(X), loaded.assign(X)):
+        np.testing.assert_array_equal(a, b)
+    assert loaded.themes_.equals(model.themes_)
+    assert loaded.edits_ == model.edits_
+    assert loaded.embedder_name_ == "fake"
+    np.testing.assert_array_equal(loaded.labels_, model.labels_)
+    assert loaded.get_params() == model.get_params()
+    assert not list((tmp_path / "m2").glob("*.pkl"))
+
+
+def test_load_bad_files_raise_model_error(fitted, tmp_path):
+    model, _, _ = fitted
+    with pytest.raises(ModelError, match="No theme model at .*missing model.json"):
+        ThemeModel.load(tmp_path / "nothing")
+    path = model.save(tmp_path / "m")
+    meta = json.loads((path / "model.json").read_text())
+    (path / "model.json").write_text(json.dumps({**meta, "version": 99}))
+    with pytest.raises(ModelError, match="format version 99; this voc reads version 1"):
+        ThemeModel.load(path)
+    (path / "model.json").write_text(json.dumps({**meta, "n_themes": 5}))
+    with pytest.raises(ModelError, match="corrupt .*shapes do not match"):
+        ThemeModel.load(path)
+    (path / "model.json").write_text(json.dumps(meta))
+    (path / "arrays.npz").write_bytes(b"not an npz file")
+    with pytest.raises(ModelError, match="is corrupt"):
+        ThemeModel.load(path)
+
+
+def test_yaml_edits_rename_merge_delete(fitted, tmp_path):
+    model, X, y = fitted
+    model = ThemeModel.load(model.save(tmp_path / "m"))
+    edits_file = tmp_path / "edits.yaml"
+    edits_file.write_text('rename: {0: "Late deliveries"}\nmerge: [[1, 2]]  # 2 into 1\n', encoding="utf-8")
+    edits = load_edits(edits_file)
+    assert edits == {"rename": {0: "Late deliveries"}, "merge": [[1, 2]], "delete": []}
+    model.apply_edits(edits).apply_edits(edits)  # idempotent
+    assert model.themes_["theme"].tolist() == [0, 1]
+    assert model.themes_["label"][0] == "Late deliveries"
+    assert model.themes_["size"][1] == int((model._base_labels >= 1).sum())
+    ids, _ = model.assign(X)
+    assert set(ids[y == 2]) == {1}
+    model.apply_edits({"delete": [0]})  # replaces the earlier edits
+    assert model.themes_["theme"].tolist() == [1, 2]
+    assert (model.assign(X)[0][y == 0] == -1).all()
+    assert (model.labels_[y == 0] == -1).all()
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("renames: {1: x}", "Unknown key 'renames' in theme edits .*; allowed keys: rename, merge, delete."),
+        ("merge: [[4]]", r"needs two or more different theme ids; got \[4\]"),
+        ("merge: [[1, 2], [0, 2]]", "Theme 2 is merged twice"),
+        ("delete: [-1]", "Bad theme id -1 in .*'delete': theme ids are a theme id"),
+        ("rename: {a: x}", "Bad theme id 'a' in .*'rename'"),
+        ("merge: [[1, 2]]\nrename: {2: x}", "rename 1 instead"),
+        ("- 1", "must be a mapping with keys rename, merge, delete"),
+        ("rename: {1: ''}", "must be non-empty text"),
+    ],
+)
+def test_yaml_edit_errors(tmp_path, text, message):
+    path = tmp_path / "edits.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_edits(path)
+
+
+def test_edits_checked_against_model(fitted):
+    model, _, _ = fitted
+    with pytest.raises(ConfigError, match=r"Bad theme id 7 in edits 'merge': theme ids are 0..2"):
+        model.apply_edits({"merge": [[0, 7]]})
+    with pytest.raises(ConfigError, match="No theme edits file|does not exist"):
+        load_edits("/nonexistent/edits.yaml")
+
+
+def test_c_tf_idf_picks_distinguishing_word():
+    # vocab: the, crash, late ; "the" is everywhere, "crash" only in class 0
+    counts = np.array([[5, 2, 0], [5, 0, 2], [5, 0, 0]])
+    scores = c_tf_idf(counts)
+    assert scores[0].argmax() == 1
+    assert scores[1].argmax() == 2
+    assert scores[0, 1] > scores[0, 0]
+
+
+def test_japanese_tokens_survive(fake_embedder):
+    groups = {
+        ("配送", "遅い"): ["配送がとても遅かった", "配送が遅くて困った", "配送が遅いです"],
+        ("アプリ", "落ちる"): ["アプリがすぐ落ちる", "アプリが何度も落ちる", "アプリが落ちて使えない"],
+    }
+    texts, tokens = [], []
+    for words, variants in groups.items():
+        for i in range(12):
+            texts.append(variants[i % 3] + "。" * (i % 2))
+            tokens.append(list(words))
+    X = fake_embedder.embed(texts)
+    model = ThemeModel(n_components=None, min_theme_size=5).fit(X, texts, tokens, languages=["ja"] * len(texts))
+    assert model.n_themes_ == 2
+    keywords = set("; ".join(model.themes_["keywords"]).split("; "))
+    assert keywords == {"配送", "遅い", "アプリ", "落ちる"}
+    assert any("配送" in label for label in model.themes_["label"])
+    assert model.themes_["languages"].tolist() == ["ja 12", "ja 12"]
+    assert all(ord(ch) > 127 for ch in model.themes_["exemplars"][0].replace(" | ", ""))
+
+
+def test_not_fitted():
+    with pytest.raises(ModelError, match="not fitted yet"):
+        ThemeModel().assign(np.ones((1, 4)))

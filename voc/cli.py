@@ -1,0 +1,218 @@
+"""The ``voc`` command line: a thin layer over the library.
+
+Commands call one library function each. Options shared by several commands
+are decorators (:func:`input_options`, :func:`scale_options`), and
+:class:`VocGroup` is the one place where a :class:`~voc.errors.VocError`
+becomes ``Error: <message>`` on stderr with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from . import __version__
+from .errors import VocError
+
+INPUT_OPTION_NAMES = ("text_col", "id_col", "date_col", "touchpoint_col", "channel_col", "nps_col",
+                      "ces_col", "csat_col", "format", "encoding", "on_error", "rejects_path")
+"""Keyword arguments of :func:`voc.io.load_feedback` set by :func:`input_options`."""
+
+
+class VocGroup(click.Group):
+    """A click group that turns any VocError into a one-line error, exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VocError as e:
+            message = " ".join(str(e).split("\n"))
+            click.echo(f"Error: {message}", err=True)
+            ctx.exit(2)
+
+
+def input_options(func: Callable) -> Callable:
+    """Add the column-mapping and reading options of :func:`voc.io.load_feedback`."""
+    options = [
+        click.option("--text-col", metavar="COL", help="Column with the feedback text (default: auto, e.g. text, comment, review)."),
+        click.option("--id-col", metavar="COL", help="Column with record ids (default: auto, e.g. id; else a content hash)."),
+        click.option("--date-col", metavar="COL", help="Column with dates (default: auto, e.g. date, created_at)."),
+        click.option("--touchpoint-col", metavar="COL", help="Column with the journey touchpoint (default: auto, e.g. touchpoint, stage)."),
+        click.option("--channel-col", metavar="COL", help="Column with the channel (default: auto, e.g. channel, source)."),
+        click.option("--nps-col", metavar="COL", help="Column with NPS answers 0-10 (default: auto, e.g. nps, likelihood_to_recommend)."),
+        click.option("--ces-col", metavar="COL", help="Column with CES answers (default: auto, e.g. ces, effort)."),
+        click.option("--csat-col", metavar="COL", help="Column with CSAT answers (default: auto, e.g. csat, satisfaction)."),
+        click.option("--format", type=click.Choice(["csv", "tsv", "jsonl", "json", "parquet"]),
+                     help="Input format (default: from the suffix; .gz is read as gzip)."),
+        click.option("--encoding", metavar="NAME", help="Text encoding of the input (default: utf-8)."),
+        click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True,
+                     help="Rows with bad values: fail, or skip them into the rejects table."),
+        click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), metavar="PATH",
+                     help="Write the problem rows (line, reason, fields) to this CSV."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def scale_options(func: Callable) -> Callable:
+    """Add --ces-scale and --csat-scale (LOW HIGH)."""
+    func = click.option("--csat-scale", nargs=2, type=int, default=None, metavar="LOW HIGH",
+                        help="Allowed CSAT answers (default: 1 5).")(func)
+    func = click.option("--ces-scale", nargs=2, type=int, default=None, metavar="LOW HIGH",
+                        help="Allowed CES answers (default: 1 7).")(func)
+    return func
+
+
+def load_kwargs(options: dict[str, Any], *, scales: bool = True) -> dict[str, Any]:
+    """The :func:`voc.io.load_feedback` keyword arguments among click ``options``.
+
+    ``scales=False`` leaves out ``ces_scale``/``csat_scale`` (for commands that
+    pass them through a :class:`~voc.config.Config` instead).
+    """
+    kwargs = {k: options[k] for k in INPUT_OPTION_NAMES if options.get(k) is not None}
+    for name in ("ces_scale", "csat_scale") if scales else ():
+        if options.get(name):
+            kwargs[name] = tuple(options[name])
+    return kwargs
+
+
+@click.group(cls=VocGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="voc", message="%(prog)s %(version)s")
+def main() -> None:
+    """voc: themes, sentiment and NPS/CES/CSAT impact from customer feedback."""
+
+
+@main.command()
+@click.argument("input", type=click.Path(dir_okay=False))
+@input_options
+@scale_options
+def validate(input: str, **options: Any) -> None:
+    """Check INPUT and summarise it: rows, languages, mapping, scores, dates, problems."""
+    from .io import validate_feedback
+
+    report = validate_feedback(input, **load_kwargs(options))
+    click.echo(report.summary())
+
+
+def analysis_options(func: Callable) -> Callable:
+    """Options of an analysis run; each maps onto a :class:`voc.config.Config` field."""
+    options = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True), metavar="TOML",
+                     help="Read options from a TOML file; flags override it."),
+        click.option("--unit", type=click.Choice(["sentence", "record"]),
+                     help="What a mention is: sentences/clauses (default) or whole records."),
+        click.option("--embedder", metavar="NAME",
+                     help="minilm, use-multilingual, or any sentence-transformers model name or path "
+                          "(default: minilm for English-only data, else use-multilingual)."),
+        click.option("--sentiment", metavar="NAME",
+                     help="Sentiment scorer: default, vader, or hf:MODEL (default: default)."),
+        click.option("--min-theme-size", type=int, metavar="N",
+                     help="Smallest cluster called a theme (default: derived from the data size)."),
+        click.option("--random-state", type=int, metavar="SEED", help="Seed of every stochastic step (default: 0)."),
+        click.option("--edits", type=click.Path(dir_okay=False, exists=True), metavar="YAML",
+                     help="Analyst theme edits (rename/merge/delete) replayed on this run."),
+        click.option("--ces-direction", type=click.Choice(["higher_is_easier", "lower_is_easier"]),
+                     help="CES direction (default: higher_is_easier, the 1-7 'it was easy' item)."),
+        click.option("--csat-threshold", type=int, metavar="N",
+                     help="Lowest CSAT answer counted as satisfied (default: top two boxes)."),
+        click.option("--min-n", type=int, metavar="N",
+                     help="Respondents below which a metric is flagged unreliable (default: 30)."),
+        click.option("--redact", is_flag=True, default=None,
+                     help="Replace e-mails, phones, card numbers and token URLs by placeholders "
+                          "before anything is embedded, stored or reported."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return scale_options(func)
+
+
+def build_config(options: dict[str, Any]) -> Any:
+    """A :class:`voc.config.Config` from a TOML file (if any) and the flags."""
+    from .config import Config
+
+    path = options.pop("config_path", None)
+    config = Config.from_toml(path) if path else Config()
+    fields = {
+        "unit": options.pop("unit", None),
+        "embedder": options.pop("embedder", None),
+        "sentiment": options.pop("sentiment", None),
+        "min_theme_size": options.pop("min_theme_size", None),
+        "random_state": options.pop("random_state", None),
+        "edits": options.pop("edits", None),
+        "ces_direction": options.pop("ces_direction", None),
+        "csat_threshold": options.pop("csat_threshold", None),
+        "min_n": options.pop("min_n", None),
+        "redact": options.pop("redact", None),
+        "ces_scale": tuple(options.pop("ces_scale", None) or ()) or None,
+        "csat_scale": tuple(options.pop("csat_scale", None) or ()) or None,
+    }
+    return config.replace(**fields)
+
+
+@main.command()
+@click.argument("input", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="Output folder (records.parquet, mentions.parquet, themes.csv, touchpoints.csv, "
+                   "pain_points.csv, run.json).")
+@click.option("--model", "model_path", type=click.Path(exists=True), metavar="PATH",
+              help="Assign to this saved theme model (same theme ids) instead of fitting a new one.")
+@click.option("--save-model", type=click.Path(file_okay=False), metavar="PATH",
+              help="Also save the theme model to this folder.")
+@click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
+@click.option("--quiet", is_flag=True, help="No progress bars or tables.")
+@input_options
+@analysis_options
+def run(input: str, out_dir: str, model_path: str | None, save_model: str | None, top: int,
+        quiet: bool, **options: Any) -> None:
+    """Find themes, sentiment and pain points in INPUT; write the tables to --out."""
+    from .pipeline import run_file
+
+    config = build_config(options)
+    analysis = run_file(input, out_dir, config=config, model_path=model_path, save_model=save_model,
+                        progress=not quiet, **load_kwargs(options, scales=False))
+    if not quiet:
+        click.echo(summary_text(analysis, out_dir, top=top))
+
+
+@main.command()
+@click.option("--out", "out_dir", default="voc-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Output folder.")
+@click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
+def demo(out_dir: str, top: int) -> None:
+    """Run the whole job on the shipped bilingual sample and print the top pain points."""
+    from .config import Config
+    from .pipeline import run_file
+    from .sample import sample_path
+
+    config = Config(ces_scale=(1, 7), ces_direction="higher_is_easier", ces_configured=True)
+    analysis = run_file(sample_path(), out_dir, config=config, progress=True)
+    click.echo(summary_text(analysis, out_dir, top=top))
+
+
+def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
+    """What ``voc run`` prints: counts, where the files are, top pain points per touchpoint."""
+    counts = analysis.run["counts"]
+    lines = [
+        f"{counts['records']} records, {counts['mentions']} mentions, {counts['themes']} themes "
+        f"({counts['unassigned_mentions']} mentions unassigned) in {analysis.run['seconds'].get('total', 0):.1f}s",
+        f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv touchpoints.csv pain_points.csv run.json",
+    ]
+    lines += analysis.run.get("warnings", [])
+    pp = analysis.pain_points
+    if pp.empty:
+        return "\n".join(lines + ["No pain points found."])
+    lines.append("")
+    lines.append(f"Top {top} pain points per touchpoint (NPS impact in points, 95% CI):")
+    for touchpoint, group in pp.groupby("touchpoint", sort=False):
+        lines.append(f"  {touchpoint}")
+        for row in group.sort_values("rank").head(top).itertuples():
+            impact = getattr(row, "nps_impact", float("nan"))
+            lo, hi = getattr(row, "nps_impact_ci_low", float("nan")), getattr(row, "nps_impact_ci_high", float("nan"))
+            nps_part = f"NPS impact {impact:+.1f} [{lo:+.1f}, {hi:+.1f}]" if impact == impact else "NPS impact n/a"
+            lines.append(
+                f"    {int(row.rank)}. {row.label[:48]:<48} {int(row.records):>4} records  "
+                f"{100 * row.negative_share:3.0f}% negative  {nps_part}"
+            )
+    return "\n".join(lines)

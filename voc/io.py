@@ -1,0 +1,709 @@
+"""Read customer feedback from a file or DataFrame into voc's column vocabulary.
+
+One ingestion path for every command: :func:`load_feedback` reads CSV, TSV,
+JSONL, a JSON array or Parquet (each optionally gzipped), maps the input
+columns onto the vocabulary of :mod:`voc.columns`, validates every value and
+either fails with a one-line message or skips the bad rows into a rejects
+table. :func:`validate_feedback` does the same and returns a
+:class:`ValidationReport` for ``voc validate``.
+
+>>> from voc.io import load_feedback
+>>> from voc.sample import sample_path
+>>> df = load_feedback(sample_path())
+>>> df.attrs["voc_mapping"]["text"]
+'text'
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import columns as C
+from ._atomic import atomic_path
+from .errors import ConfigError, InputError
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("csv", "tsv", "jsonl", "json", "parquet")
+"""Input formats; each may also be gzipped (``.gz`` suffix)."""
+
+_SUFFIXES = {
+    ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".json": "json", ".parquet": "parquet", ".pq": "parquet",
+}
+ON_ERROR = ("fail", "skip")
+
+AUTO_NAMES: dict[str, tuple[str, ...]] = {
+    C.TEXT: ("text", "comment", "comments", "review", "review_text", "body", "verbatim",
+             "feedback", "feedback_text", "message", "content", "comment_text", "open_text",
+             "response", "answer", "description"),
+    C.VOC_ID: ("id", "voc_id", "review_id", "ticket_id", "response_id", "record_id",
+               "feedback_id", "comment_id", "uuid"),
+    C.DATE: ("date", "created_at", "timestamp", "submitted_at", "created", "datetime",
+             "date_time", "response_date", "review_date", "submitted", "created_date"),
+    C.TOUCHPOINT: ("touchpoint", "touch_point", "journey_stage", "stage", "journey_step",
+                   "step"),
+    C.CHANNEL: ("channel", "source", "medium", "platform"),
+    C.NPS: ("nps", "nps_score", "likelihood_to_recommend", "ltr", "recommend",
+            "recommendation", "net_promoter_score"),
+    C.CES: ("ces", "ces_score", "effort", "customer_effort", "customer_effort_score",
+            "effort_score", "ease"),
+    C.CSAT: ("csat", "csat_score", "satisfaction", "customer_satisfaction",
+             "satisfaction_score"),
+}
+"""Input names recognised per vocabulary column (case, spaces and punctuation
+ignored), in order of preference."""
+
+_OPTION = {C.TEXT: "--text-col", C.VOC_ID: "--id-col", C.DATE: "--date-col",
+           C.TOUCHPOINT: "--touchpoint-col", C.CHANNEL: "--channel-col",
+           C.NPS: "--nps-col", C.CES: "--ces-col", C.CSAT: "--csat-col"}
+_VOCAB = {v for k, v in vars(C).items() if k.isupper() and isinstance(v, str)} - {C.ALL_TOUCHPOINTS}
+_SHOW = 5  # line numbers shown in a message
+
+
+class Rejects:
+    """The rows a load skipped: a read-only wrapper around a DataFrame.
+
+    It behaves like the DataFrame (``len``, ``.empty``, ``["reason"]``,
+    ``.to_csv``...) and ``.frame`` gives the DataFrame itself. It exists
+    because pandas copies and compares ``DataFrame.attrs`` on every operation:
+    a bare DataFrame there makes ``pd.concat`` fail ("truth value of a
+    DataFrame is ambiguous") and is deep-copied on every filter.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "frame":
+            raise AttributeError(name)
+        return getattr(self.frame, name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.frame[key]
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __eq__(self, other: object) -> bool:
+        other = other.frame if isinstance(other, Rejects) else other
+        return isinstance(other, pd.DataFrame) and self.frame.equals(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __deepcopy__(self, memo: dict) -> "Rejects":
+        return self
+
+    def __repr__(self) -> str:
+        return f"Rejects({len(self.frame)} rows)\n{self.frame!r}"
+
+
+@dataclass
+class _Raw:
+    frame: pd.DataFrame          # every input column, one row per parsed record
+    lines: np.ndarray            # source line (or record number) per row
+    unit: str                    # "line" or "record"
+    name: str                    # how to call the source in messages
+    bad: list = field(default_factory=list)  # (line, reason, {col: raw}) of malformed records
+
+
+# --------------------------------------------------------------------------- public API
+
+def load_feedback(
+    source: str | Path | pd.DataFrame,
+    *,
+    text_col: str | None = None,
+    id_col: str | None = None,
+    date_col: str | None = None,
+    touchpoint_col: str | None = None,
+    channel_col: str | None = None,
+    nps_col: str | None = None,
+    ces_col: str | None = None,
+    csat_col: str | None = None,
+    format: str | None = None,
+    encoding: str | None = None,
+    on_error: str = "fail",
+    rejects_path: str | Path | None = None,
+    ces_scale: tuple[int, int] = (1, 7),
+    csat_scale: tuple[int, int] = (1, 5),
+) -> pd.DataFrame:
+    """Load feedback records into voc's column vocabulary.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        A CSV, TSV, JSONL, JSON-array or Parquet file (optionally ``.gz``),
+        or a DataFrame with the same kind of columns.
+    text_col, id_col, date_col, touchpoint_col, channel_col, nps_col, ces_col, csat_col : str or None
+        Input column to map onto ``text``, ``voc_id``, ``date``,
+        ``touchpoint``, ``channel``, ``nps``, ``ces``, ``csat``. ``None``
+        means "recognise a common name" (see :data:`AUTO_NAMES`); only the
+        text column is required.
+    format : {"csv", "tsv", "jsonl", "json", "parquet"} or None
+        ``None`` derives it from the suffix (``.csv.gz`` is gzipped CSV).
+    encoding : str or None
+        Text encoding of CSV/TSV/JSON files; ``None`` means UTF-8 (a BOM is
+        accepted). A non-UTF-8 file fails with the encoding to try.
+    on_error : {"fail", "skip"}
+        What to do with rows that have bad values (NPS not an integer 0..10,
+        CES/CSAT outside the scale, unparseable date, duplicate or empty id,
+        malformed line): ``"fail"`` raises :class:`~voc.errors.InputError`;
+        ``"skip"`` drops them into ``df.attrs["voc_rejects"]``.
+        File-level problems (encoding, empty file, header only, missing
+        column) always raise.
+    rejects_path : path or None
+        Also write the problem rows (source_line, reason, raw fields) to this
+        CSV, atomically; written whenever given, also when loading fails.
+    ces_scale, csat_scale : (int, int)
+        Allowed range of CES and CSAT answers.
+
+    Returns
+    -------
+    DataFrame
+        ``voc_id`` (the given id as text, else a content hash, see below),
+        ``text`` ("" when missing), ``has_text``, ``source_line``, the mapped
+        ``date`` (datetime64, tz-aware input converted to UTC and made naive),
+        ``touchpoint``, ``channel`` (str), ``nps`` (Int64), ``ces``, ``csat``
+        (Float64), then every unmapped input column unchanged (renamed
+        ``<name>_input`` if its name is a voc column). ``attrs["voc_mapping"]``
+        is ``{vocab column: input column}``, ``attrs["voc_rejects"]`` a
+        :class:`Rejects` table and ``attrs["voc_line_unit"]`` is ``"line"``
+        (CSV, TSV, JSONL: ``source_line`` is the physical line where the
+        record starts, header = line 1) or ``"record"`` (JSON array,
+        Parquet, DataFrame: 1-based record number).
+
+    Notes
+    -----
+    Without an id column, ``voc_id`` is the first 16 hex digits of SHA-1 over
+    the record's parsed mapped values (text, date, touchpoint, channel, nps,
+    ces, csat) plus its occurrence index among identical records, so two
+    identical rows get different ids and the same file gives the same ids on
+    every run, in every format.
+    """
+    if on_error not in ON_ERROR:
+        raise ConfigError(f"on_error must be one of {', '.join(ON_ERROR)}. Got {on_error!r}.")
+    ces_scale, csat_scale = _scale("ces_scale", ces_scale), _scale("csat_scale", csat_scale)
+    raw = _read(source, format=format, encoding=encoding)
+    if raw.frame.empty and raw.bad:
+        raise InputError(_malformed_message(raw).replace(" or pass --on-error skip", "; no record could be read"))
+    explicit = {C.TEXT: text_col, C.VOC_ID: id_col, C.DATE: date_col, C.TOUCHPOINT: touchpoint_col,
+                C.CHANNEL: channel_col, C.NPS: nps_col, C.CES: ces_col, C.CSAT: csat_col}
+    mapping = _resolve_mapping(list(raw.frame.columns), explicit)
+    out, problems = _convert(raw, mapping, id_given=id_col is not None,
+                             ces_scale=ces_scale, csat_scale=csat_scale)
+
+    bad = np.zeros(len(out), dtype=bool)
+    reasons = pd.Series("", index=out.index, dtype=object)
+    for _, mask, reason in problems:
+        bad |= mask
+        reasons[mask] = np.where(reasons[mask] == "", reason, reasons[mask] + "; " + reason)
+    rejects = _rejects_frame(raw, bad, reasons)
+    if rejects_path is not None:
+        with atomic_path(rejects_path) as tmp:
+            rejects.to_csv(tmp, index=False, encoding="utf-8")
+    if on_error == "fail" and len(rejects):
+        messages = [msg for msg, _, _ in problems]
+        if raw.bad:
+            messages.insert(0, _malformed_message(raw))
+        messages = [m for m in messages if m]
+        raise InputError(" ".join(messages))
+    if len(rejects):
+        logger.info("Skipped %d row(s) with problems (see the rejects table).", len(rejects))
+    out = out[~bad].reset_index(drop=True)
+    out.attrs = {"voc_mapping": mapping, "voc_rejects": Rejects(rejects),
+                 "voc_line_unit": raw.unit, "voc_source": raw.name}
+    return out
+
+
+def rejects(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows :func:`load_feedback` skipped, as a plain DataFrame."""
+    rej = df.attrs.get("voc_rejects")
+    return rej.frame if isinstance(rej, Rejects) else pd.DataFrame(columns=[C.SOURCE_LINE, "reason"])
+
+
+@dataclass
+class ValidationReport:
+    """What :func:`validate_feedback` found; :meth:`summary` renders it."""
+
+    source: str
+    rows: int
+    mapping: dict[str, str]
+    languages: dict[str, int]
+    coverage: dict[str, float]
+    date_range: tuple[pd.Timestamp, pd.Timestamp] | None
+    touchpoints: dict[str, int]
+    channels: dict[str, int]
+    with_text: int
+    rejects: pd.DataFrame
+    line_unit: str = "line"
+
+    @property
+    def ok(self) -> bool:
+        return len(self.rejects) == 0
+
+    def summary(self) -> str:
+        """A short plain-text summary, as printed by ``voc validate``."""
+        out = [f"Source: {self.source}",
+               f"Rows: {self.rows} ({self.with_text} with text, {self.rows - self.with_text} without)"]
+        langs = ", ".join(f"{k} {v}" for k, v in self.languages.items()) or "none"
+        out.append(f"Languages: {langs}")
+        out.append("Columns mapped: " + ", ".join(f"{k} <- {v}" for k, v in self.mapping.items()))
+        cov = ", ".join(f"{k.upper()} {v:.0%}" for k, v in self.coverage.items())
+        out.append(f"Score coverage: {cov}")
+        if self.date_range:
+            lo, hi = self.date_range
+            out.append(f"Date range: {lo:%Y-%m-%d} to {hi:%Y-%m-%d}")
+        else:
+            out.append("Date range: no dates")
+        for label, counts in (("Touchpoints", self.touchpoints), ("Channels", self.channels)):
+            if counts:
+                out.append(f"{label}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        if self.ok:
+            out.append("Problems: none")
+        else:
+            out.append(f"Problems: {len(self.rejects)} row(s) skipped")
+            for reason, n in Counter(self.rejects["reason"]).most_common(5):
+                lines = self.rejects.loc[self.rejects["reason"] == reason, C.SOURCE_LINE]
+                out.append(f"  - {reason}: {_where(lines.tolist(), self.line_unit)}")
+        return "\n".join(out)
+
+
+def validate_feedback(source: str | Path | pd.DataFrame, **options: Any) -> ValidationReport:
+    """Load ``source`` like :func:`load_feedback` and describe it.
+
+    Takes the same options. With ``on_error="fail"`` (default) the first bad
+    input raises :class:`~voc.errors.InputError`; with ``"skip"`` the report
+    lists the problems instead.
+    """
+    df = load_feedback(source, **options)
+    mapping = df.attrs["voc_mapping"]
+    langs = Counter(_languages(df.loc[df[C.HAS_TEXT], C.TEXT].tolist()))
+    coverage = {c: float(df[c].notna().mean()) if c in df and len(df) else 0.0 for c in C.SCORES}
+    date_range = None
+    if C.DATE in df and df[C.DATE].notna().any():
+        date_range = (df[C.DATE].min(), df[C.DATE].max())
+
+    def counts(col: str) -> dict[str, int]:
+        return df[col].value_counts().to_dict() if col in df else {}
+
+    return ValidationReport(
+        source=df.attrs["voc_source"], rows=len(df), mapping=mapping,
+        languages=dict(langs.most_common()), coverage=coverage, date_range=date_range,
+        touchpoints=counts(C.TOUCHPOINT), channels=counts(C.CHANNEL),
+        with_text=int(df[C.HAS_TEXT].sum()), rejects=rejects(df), line_unit=df.attrs["voc_line_unit"],
+    )
+
+
+# --------------------------------------------------------------------------- reading
+
+def _read(source: Any, *, format: str | None, encoding: str | None) -> _Raw:
+    if isinstance(source, pd.DataFrame):
+        frame = source.reset_index(drop=True).copy()
+        frame.columns = [str(c) for c in frame.columns]
+        _check_header(list(frame.columns), "the DataFrame")
+        if frame.empty:
+            raise InputError("The DataFrame has no rows. Give at least one record.")
+        return _Raw(frame, np.arange(1, len(frame) + 1), "record", "DataFrame")
+    path = Path(source)
+    name = str(path)
+    fmt, gz = _format(path, format)
+    if not path.is_file():
+        raise InputError(f"File '{name}' not found.")
+    data = path.read_bytes()
+    if gz or data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            raise InputError(f"File '{name}' is not a valid gzip file ({e}).") from None
+    if not data.strip():
+        raise InputError(f"File '{name}' is empty. Give a file with a header and at least one record.")
+    if fmt == "parquet":
+        return _read_parquet(data, name)
+    text = _decode(data, encoding, name)
+    if not text.strip():
+        raise InputError(f"File '{name}' is empty. Give a file with a header and at least one record.")
+    if fmt in ("csv", "tsv"):
+        return _read_csv(text, "," if fmt == "csv" else "\t", name, fmt.upper())
+    if fmt == "jsonl":
+        return _read_jsonl(text, name)
+    return _read_json(text, name)
+
+
+def _format(path: Path, format: str | None) -> tuple[str, bool]:
+    suffixes = [s.lower() for s in path.suffixes]
+    gz = bool(suffixes) and suffixes[-1] == ".gz"
+    if format is not None:
+        fmt = format.lower().removesuffix(".gz").lstrip(".")
+        if fmt not in FORMATS:
+            raise ConfigError(f"Unknown format {format!r}. Allowed: {', '.join(FORMATS)}.")
+        return fmt, gz or format.lower().endswith(".gz")
+    core = suffixes[-2] if gz and len(suffixes) > 1 else (suffixes[-1] if suffixes and not gz else "")
+    if core not in _SUFFIXES:
+        raise InputError(
+            f"Cannot tell the format of '{path}' from its suffix. Formats: {', '.join(FORMATS)} "
+            f"(optionally .gz). Use --format."
+        )
+    return _SUFFIXES[core], gz
+
+
+def _decode(data: bytes, encoding: str | None, name: str) -> str:
+    enc = encoding or "utf-8-sig"
+    if encoding and encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        enc = "utf-8-sig"
+    try:
+        return data.decode(enc)
+    except LookupError:
+        raise ConfigError(f"Unknown encoding {encoding!r}. Use a Python codec name such as utf-8, cp1252 or cp932.") from None
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        what = "UTF-8" if encoding is None else encoding
+        guess = _guess_encoding(data)
+        hint = f"it looks like {guess}. Pass --encoding {guess}." if guess else "pass its encoding with --encoding."
+        raise InputError(f"File '{name}' is not valid {what} (first bad byte on line {line}); {hint}") from None
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    """Best guess of a non-UTF-8 encoding: UTF-16 by BOM, Japanese, then Western."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    kana = re.compile(r"[\u3041-\u30ff]")
+    for enc in ("cp932", "euc_jp"):
+        try:
+            if kana.search(data.decode(enc)):
+                return enc
+        except UnicodeDecodeError:
+            pass
+    for enc in ("cp1252", "latin-1"):
+        try:
+            data.decode(enc)
+            return enc
+        except UnicodeDecodeError:
+            pass
+    return None
+
+
+def _check_header(header: list[str], name: str) -> None:
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    if dupes:
+        raise InputError(f"{name} has duplicate column names: {', '.join(dupes)}. Rename them so each is unique.")
+
+
+def _read_csv(text: str, delimiter: str, name: str, kind: str) -> _Raw:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    rows: list[list[str]] = []
+    starts: list[int] = []
+    bad: list = []
+    prev = 0
+    try:
+        header = [h.strip() for h in next(reader)]
+        prev = reader.line_num
+        width = len(header)
+        for fields in reader:
+            start, prev = prev + 1, reader.line_num
+            if not fields:  # blank line
+                continue
+            if len(fields) == width:
+                rows.append(fields)
+                starts.append(start)
+            else:
+                raw = dict(zip(header, fields[:width] + [""] * (width - len(fields))))
+                bad.append((start, f"malformed {kind} line: {len(fields)} fields, header has {width}", raw))
+    except csv.Error as e:
+        raise InputError(
+            f"Malformed {kind} in '{name}' at line {prev + 1}: {e}. Check the quoting of that line "
+            f"(a field with a quote, delimiter or newline must be quoted, quotes doubled)."
+        ) from None
+    _check_header(header, f"File '{name}'")
+    if not rows and not bad:
+        raise InputError(f"File '{name}' has a header but no records. Add at least one record below the header.")
+    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
+    return _Raw(frame, np.asarray(starts, dtype=np.int64), "line", name, bad)
+
+
+def _read_jsonl(text: str, name: str) -> _Raw:
+    numbered = [(i, line) for i, line in enumerate(text.split("\n"), 1) if line.strip()]
+    records: list = []
+    try:  # fast path: one C-level parse of the whole file
+        records = json.loads("[" + ",".join(line for _, line in numbered) + "]")
+        ok = len(records) == len(numbered) and all(isinstance(r, dict) for r in records)
+    except json.JSONDecodeError:
+        ok = False
+    starts, bad = [i for i, _ in numbered], []
+    if not ok:  # slow path only to locate the malformed lines
+        records, starts = [], []
+        for i, line in numbered:
+            try:
+                rec = json.loads(line)
+                err = None if isinstance(rec, dict) else f"not a JSON object ({type(rec).__name__})"
+            except json.JSONDecodeError as e:
+                err = f"invalid JSON ({e.msg} at column {e.colno})"
+            if err is None:
+                records.append(rec)
+                starts.append(i)
+            else:
+                bad.append((i, f"malformed JSONL line: {err}", {"raw": line}))
+    return _frame_from_records(records, starts, "line", name, bad)
+
+
+def _read_json(text: str, name: str) -> _Raw:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"File '{name}' is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}). "
+            f"Fix it, or use --format jsonl for one JSON object per line."
+        ) from None
+    if not isinstance(data, list):
+        raise InputError(
+            f"File '{name}' must hold a JSON array of objects, found a {type(data).__name__}. "
+            f"Use --format jsonl for one object per line."
+        )
+    records, starts, bad = [], [], []
+    for i, rec in enumerate(data, 1):
+        if isinstance(rec, dict):
+            records.append(rec)
+            starts.append(i)
+        else:
+            bad.append((i, f"malformed JSON record: not an object ({type(rec).__name__})", {"raw": json.dumps(rec)}))
+    return _frame_from_records(records, starts, "record", name, bad)
+
+
+def _frame_from_records(records: list, starts: list, unit: str, name: str, bad: list) -> _Raw:
+    if not records and not bad:
+        raise InputError(f"File '{name}' has no records. Give at least one record.")
+    frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    frame.columns = [str(c) for c in frame.columns]
+    return _Raw(frame, np.asarray(starts, dtype=np.int64), unit, name, bad)
+
+
+def _read_parquet(data: bytes, name: str) -> _Raw:
+    try:
+        frame = pd.read_parquet(io.BytesIO(data))
+    except Exception as e:  # pyarrow raises several types for a corrupt file
+        raise InputError(f"File '{name}' is not a readable Parquet file ({type(e).__name__}: {e}).") from None
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    if frame.empty:
+        raise InputError(f"File '{name}' has no records. Give at least one record.")
+    return _Raw(frame, np.arange(1, len(frame) + 1), "record", name)
+
+
+# --------------------------------------------------------------------------- mapping
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "_", str(name).lower()).strip("_")
+
+
+def _resolve_mapping(available: list[str], explicit: dict[str, str | None]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for vocab, col in explicit.items():
+        if col is None:
+            continue
+        if col not in available:
+            folded = [a for a in available if a.lower() == str(col).lower()]
+            if len(folded) != 1:
+                raise InputError(
+                    f"Column '{col}' not found. Available: {', '.join(available)}. Use {_OPTION[vocab]}."
+                )
+            col = folded[0]
+        mapping[vocab] = col
+    used = set(mapping.values())
+    by_norm: dict[str, str] = {}
+    for a in available:
+        by_norm.setdefault(_norm(a), a)
+    for vocab in C.MAPPABLE:
+        if vocab in mapping:
+            continue
+        for candidate in AUTO_NAMES[vocab]:
+            col = by_norm.get(candidate)
+            if col is not None and col not in used:
+                mapping[vocab] = col
+                used.add(col)
+                break
+    if C.TEXT not in mapping:
+        raise InputError(
+            f"No text column found. Available: {', '.join(available) or 'none'}. Use --text-col to name it."
+        )
+    return {v: mapping[v] for v in C.MAPPABLE if v in mapping}
+
+
+# --------------------------------------------------------------------------- converting
+
+def _as_str(s: pd.Series) -> pd.Series:
+    """Values as stripped strings; missing or blank -> <NA>."""
+    out = s.astype("string").str.strip()
+    return out.mask(out == "")
+
+
+def _where(lines: list[int], unit: str = "line") -> str:
+    n = len(lines)
+    shown = ", ".join(str(x) for x in lines[:_SHOW]) + (", ..." if n > _SHOW else "")
+    return f"{n} row{'s' if n != 1 else ''} ({unit}{'s' if n != 1 else ''} {shown})"
+
+
+def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
+             ces_scale: tuple[int, int], csat_scale: tuple[int, int]):
+    frame, lines = raw.frame, raw.lines
+    out: dict[str, Any] = {}
+    problems: list[tuple[str, np.ndarray, str]] = []  # (message, mask, reason)
+
+    def problem(mask: pd.Series, reason: str, message, values: pd.Series) -> None:
+        """Record a per-row problem; ``message(where, example)`` builds its text."""
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            example = values[mask].iloc[0]
+            where = _where(lines[mask].tolist(), raw.unit)
+            problems.append((message(where, example), mask, reason))
+
+    text = frame[mapping[C.TEXT]]
+    text = text.astype("string").fillna("").astype(str)
+    out[C.TEXT] = text
+    out[C.HAS_TEXT] = text.str.strip() != ""
+    out[C.SOURCE_LINE] = pd.Series(lines, dtype="int64")
+
+    if C.DATE in mapping:
+        col = mapping[C.DATE]
+        src = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(src):
+            dates = src.dt.tz_convert("UTC").dt.tz_localize(None) if src.dt.tz is not None else src
+        else:
+            s = _as_str(src)
+            dates = pd.to_datetime(s, errors="coerce", utc=True, format="ISO8601")
+            retry = s.notna() & dates.isna()
+            if retry.any():
+                dates[retry] = pd.to_datetime(s[retry], errors="coerce", utc=True, format="mixed")
+            dates = dates.dt.tz_localize(None)
+            problem(s.notna() & dates.isna(), f"unparseable date in '{col}'",
+                    lambda where, example: f"Unparseable dates in column '{col}': {where}, e.g. '{example}'. Use ISO dates "
+                    f"like 2026-09-07, map another column with --date-col, or pass --on-error skip.", s)
+        out[C.DATE] = dates
+
+    for vocab in (C.TOUCHPOINT, C.CHANNEL):
+        if vocab in mapping:
+            out[vocab] = _as_str(frame[mapping[vocab]]).astype("str")
+
+    if C.NPS in mapping:
+        col = mapping[C.NPS]
+        s = _as_str(frame[col])
+        num = pd.to_numeric(s, errors="coerce")
+        ok = num.notna() & (num % 1 == 0) & num.between(0, 10)
+        problem(s.notna() & ~ok, f"NPS not an integer 0..10 in '{col}'",
+                lambda where, example: f"NPS must be an integer 0..10 in column '{col}': {where}, e.g. '{example}'. Fix the "
+                f"values, map another column with --nps-col, or pass --on-error skip.", s)
+        out[C.NPS] = num.where(ok).astype("Int64")
+
+    for vocab, scale, name in ((C.CES, ces_scale, "CES"), (C.CSAT, csat_scale, "CSAT")):
+        if vocab in mapping:
+            col = mapping[vocab]
+            s = _as_str(frame[col])
+            num = pd.to_numeric(s, errors="coerce")
+            ok = num.between(*scale)
+            lo, hi = scale
+            problem(s.notna() & ~ok, f"{name} outside {lo}..{hi} in '{col}'",
+                    lambda where, example: f"{name} must be a number on the scale {lo}..{hi} in column '{col}': {where}, "
+                    f"e.g. '{example}'. Set the scale with --{vocab}-scale LOW HIGH ({vocab}_scale=), map "
+                    f"another column with --{vocab}-col, or pass --on-error skip.", s)
+            out[vocab] = num.where(ok).astype("Float64")
+
+    result = pd.DataFrame(out)
+    if C.VOC_ID in mapping:
+        col = mapping[C.VOC_ID]
+        s = _as_str(frame[col])
+        flag = "--id-col" if id_given else "--id-col to map another column"
+        problem(s.isna(), f"empty id in '{col}'",
+                lambda where, example: f"Empty ids in column '{col}': {where}. Give every record an id, use {flag}, "
+                f"or pass --on-error skip.", s.fillna(""))
+        dup = s.notna() & s.duplicated(keep="first")
+        problem(dup, f"duplicate id in '{col}'",
+                lambda where, example: f"Duplicate ids in column '{col}': {where}, e.g. '{example}'. Make the ids unique, use "
+                f"{flag}, or pass --on-error skip (keeps the first).", s)
+        result.insert(0, C.VOC_ID, s.astype(str))
+    else:
+        result.insert(0, C.VOC_ID, _content_ids(result))
+
+    used = set(mapping.values())
+    for col in frame.columns:
+        if col not in used:
+            name = col if col not in _VOCAB and col not in result else f"{col}_input"
+            result[name] = frame[col].to_numpy()
+    return result, problems
+
+
+def _content_ids(df: pd.DataFrame) -> pd.Series:
+    cols = [c for c in (C.TEXT, C.DATE, C.TOUCHPOINT, C.CHANNEL, C.NPS, C.CES, C.CSAT) if c in df]
+    key = df[cols[0]].astype(str)
+    for c in cols[1:]:
+        key = key + "\x1f" + df[c].astype("string").fillna("").astype(str)
+    occurrence = key.groupby(key, sort=False).cumcount().astype(str)
+    full = (key + "\x1e" + occurrence).tolist()
+    return pd.Series([hashlib.sha1(k.encode("utf-8")).hexdigest()[:16] for k in full], index=df.index, dtype=str)
+
+
+def _malformed_message(raw: _Raw) -> str:
+    lines = [line for line, _, _ in raw.bad]
+    reason = raw.bad[0][1]
+    kind = reason.split(" line")[0].split(" record")[0].removeprefix("malformed ")
+    return (f"Malformed {kind} {raw.unit}s in '{raw.name}': {_where(lines, raw.unit)}, e.g. "
+            f"{raw.unit} {lines[0]}: {reason.split(': ', 1)[1]}. Fix the quoting/format of those "
+            f"{raw.unit}s or pass --on-error skip.")
+
+
+def _rejects_frame(raw: _Raw, bad: np.ndarray, reasons: pd.Series) -> pd.DataFrame:
+    parts = []
+    if raw.bad:
+        parts.append(pd.DataFrame([{C.SOURCE_LINE: line, "reason": reason, **fields}
+                                   for line, reason, fields in raw.bad]))
+    if bad.any():
+        rows = raw.frame[bad].astype("string").fillna("").astype(object)
+        rows.insert(0, "reason", reasons[bad].to_numpy())
+        rows.insert(0, C.SOURCE_LINE, raw.lines[bad])
+        parts.append(rows.reset_index(drop=True))
+    if not parts:
+        return pd.DataFrame({C.SOURCE_LINE: pd.Series(dtype="int64"), "reason": pd.Series(dtype=object)})
+    rej = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    rej = rej.sort_values(C.SOURCE_LINE, kind="stable").reset_index(drop=True)
+    return rej.astype({C.SOURCE_LINE: "int64"})
+
+
+def _scale(name: str, value: Any) -> tuple[int, int]:
+    try:
+        lo, hi = (int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be two integers (low, high). Got {value!r}.") from None
+    if lo >= hi:
+        raise ConfigError(f"{name} must be two integers (low, high) with low < high. Got {value!r}.")
+    return lo, hi
+
+
+# --------------------------------------------------------------------------- languages
+
+_KANA_KANJI = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+
+def _script_language(text: str) -> str:
+    if _KANA_KANJI.search(text):
+        return "ja"
+    return "en" if _LATIN.search(text) else "und"
+
+
+def _languages(texts: list[str]) -> list[str]:
+    """Languages via :func:`voc.segment.detect_languages`, or a script heuristic."""
+    try:
+        from .segment import detect_languages
+    except ImportError:
+        return [_script_language(t) for t in texts]
+    return list(detect_languages(texts))

