@@ -104,7 +104,8 @@ def update_cards(res: pd.DataFrame, n: int) -> None:
         sub = sub[sub["set"].isin(res.loc[res["scorer"] == f"default:{embedder}", "set"])]
         text = (
             f"Measured by `benchmarks/sentiment.py --n {n}` on {date.today().isoformat()} "
-            "(2-core CPU; VADER side by side on English sets). Data: airline = Twitter US Airline "
+            "(2-core CPU shared with other jobs, so texts/s are lower bounds; VADER side by side on "
+            "English sets). Data: airline = Twitter US Airline "
             f"Sentiment, stratified seeded sample of {n} of 14,640 (3 classes); jrte_dev = JRTE pn "
             "dev split, 1,112 Japanese hotel-review sentences (3 classes); semeval = SemEval 2014-16 "
             f"ABSA sentences, conflict and aspect-disagreeing sentences dropped, stratified sample of {n} "

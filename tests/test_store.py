@@ -172,14 +172,18 @@ def test_missing_store():
     assert Store("nowhere.duckdb").load_model() is None
 
 
+@pytest.fixture(scope="module")
+def stored_frames(full_store):
+    return full_store.records(), full_store.mentions()
+
+
 @pytest.mark.parametrize("metric", TREND_METRICS)
 @pytest.mark.parametrize("theme,touchpoint", [(None, None), (1, None), (0, "delivery"), (5, None)])
-def test_sql_trend_equals_frame_trend(full_store, metric, theme, touchpoint):
+def test_sql_trend_equals_frame_trend(full_store, stored_frames, metric, theme, touchpoint):
     if metric == "nps_impact" and theme is None:
         return
     got = full_store.trend(metric, theme=theme, touchpoint=touchpoint)
-    want = T.metric_trend(full_store.records(), full_store.mentions(), metric, theme=theme,
-                          touchpoint=touchpoint)
+    want = T.metric_trend(*stored_frames, metric, theme=theme, touchpoint=touchpoint)
     pd.testing.assert_frame_equal(got, want, check_dtype=False, atol=1e-9)
     assert len(got) == 6
 
@@ -288,3 +292,15 @@ def test_weekly_runs_end_to_end_on_the_sample(tmp_path, fake_embedder):
     assert trend["value"].tolist() == [int((week == w).sum()) for w in weeks]
     paths = write_report(store, tmp_path / "report")
     assert "Top pain points" in paths["md"].read_text(encoding="utf-8")
+
+
+def test_timezone_aware_dates_are_stored_as_utc(tmp_path, weeks):
+    a = weeks[0]
+    jst = a.records.assign(date=a.records["date"].dt.tz_localize("Asia/Tokyo"))
+    store = Store(tmp_path / "s.duckdb")
+    store.write_run({**vars(a), "records": jst}, run_id="jst")
+    got = store.records().set_index("voc_id").loc[a.records["voc_id"], "date"]
+    want = (a.records["date"] - pd.Timedelta(hours=9)).tolist()
+    assert got.tolist() == want
+    assert store.runs()["date_min"].iloc[0] == min(want)
+    assert store.mentions().groupby("voc_id")["date"].first().loc[a.records["voc_id"]].tolist() == want

@@ -102,6 +102,8 @@ def test_bad_parameter_message():
         ThemeModel(outlier_threshold=2).fit(X, texts, tokens)
     with pytest.raises(InputError, match="got 190 embeddings but 3 texts"):
         ThemeModel().fit(X, texts[:3], tokens)
+    with pytest.raises(InputError, match="needs tokens as one list of words per mention"):
+        ThemeModel().fit(X, texts, texts)
 
 
 def test_save_load_round_trip(fitted, tmp_path):
@@ -217,3 +219,34 @@ def test_japanese_tokens_survive(fake_embedder):
 def test_not_fitted():
     with pytest.raises(ModelError, match="not fitted yet"):
         ThemeModel().assign(np.ones((1, 4)))
+
+
+def test_extend_adds_emerging_theme_and_keeps_old_ids(tmp_path):
+    X, y, texts, tokens = blobs((90, 60), centers_seed=7)
+    model = ThemeModel(n_components=None, min_theme_size=10).fit(X, texts, tokens)
+    before = model.themes_[["theme", "label"]].copy()
+    X_all, y_all, texts_all, tokens_all = blobs((20, 20, 40), seed=5, centers_seed=7)
+    ids, _ = model.assign(X_all)
+    new_blob = y_all == 2
+    assert (ids[new_blob] == -1).all()  # nothing like it yet
+    noise = ids == -1
+    new_ids = model.extend(X_all[noise], [texts_all[i] for i in np.flatnonzero(noise)],
+                           [tokens_all[i] for i in np.flatnonzero(noise)], min_theme_size=10)
+    assert new_ids == [2]
+    ids2, _ = model.assign(X_all)
+    assert (ids2[new_blob] == 2).mean() >= 0.9
+    np.testing.assert_array_equal(ids2[~new_blob], ids[~new_blob])  # old themes keep ids
+    assert model.themes_["theme"].tolist() == [0, 1, 2]
+    assert model.themes_.set_index("theme").loc[2, "label"].startswith(("refund", "slow"))
+    assert model.themes_.set_index("theme").loc[0, "label"] == before.set_index("theme").loc[0, "label"]
+    back = ThemeModel.load(model.save(tmp_path / "m"))
+    np.testing.assert_array_equal(back.assign(X_all)[0], ids2)
+
+
+def test_extend_finds_nothing_in_scattered_noise(fitted):
+    model, X, _ = fitted
+    rng = np.random.default_rng(1)
+    scattered = rng.normal(size=(12, X.shape[1])).astype(np.float32)
+    n = model.n_themes_
+    assert model.extend(scattered, ["x"] * 12, [["misc"]] * 12, min_theme_size=10) == []
+    assert model.n_themes_ == n

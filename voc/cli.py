@@ -153,9 +153,14 @@ def build_config(options: dict[str, Any]) -> Any:
 
 @main.command()
 @click.argument("input", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
               help="Output folder (records.parquet, mentions.parquet, themes.csv, touchpoints.csv, "
-                   "pain_points.csv, run.json).")
+                   "pain_points.csv, run.json). Required unless --store is given.")
+@click.option("--store", is_flag=False, flag_value="voc.duckdb", default=None, metavar="PATH",
+              help="Weekly mode: add only records the run store has not seen, keep theme ids stable, "
+                   "find emerging themes (PATH defaults to ./voc.duckdb).")
+@click.option("--report", "report_dir", is_flag=False, flag_value=".", default=None, metavar="DIR",
+              help="With --store: also write report.html and report.md (into DIR, default: here).")
 @click.option("--model", "model_path", type=click.Path(exists=True), metavar="PATH",
               help="Assign to this saved theme model (same theme ids) instead of fitting a new one.")
 @click.option("--save-model", type=click.Path(file_okay=False), metavar="PATH",
@@ -164,16 +169,43 @@ def build_config(options: dict[str, Any]) -> Any:
 @click.option("--quiet", is_flag=True, help="No progress bars or tables.")
 @input_options
 @analysis_options
-def run(input: str, out_dir: str, model_path: str | None, save_model: str | None, top: int,
-        quiet: bool, **options: Any) -> None:
+def run(input: str, out_dir: str | None, store: str | None, report_dir: str | None,
+        model_path: str | None, save_model: str | None, top: int, quiet: bool, **options: Any) -> None:
     """Find themes, sentiment and pain points in INPUT; write the tables to --out."""
-    from .pipeline import run_file
+    from .errors import ConfigError
+    from .pipeline import run_file, run_store
 
     config = build_config(options)
-    analysis = run_file(input, out_dir, config=config, model_path=model_path, save_model=save_model,
-                        progress=not quiet, **load_kwargs(options, scales=False))
+    if store is None:
+        if out_dir is None or report_dir is not None:
+            raise ConfigError("Missing --out DIR (or use --store PATH for weekly runs; --report needs --store).")
+        analysis = run_file(input, out_dir, config=config, model_path=model_path, save_model=save_model,
+                            progress=not quiet, **load_kwargs(options, scales=False))
+    else:
+        if model_path or save_model:
+            raise ConfigError("--model and --save-model do not go with --store: the store keeps its own model.")
+        analysis = run_store(input, store, config=config, out_dir=out_dir, report_dir=report_dir,
+                             progress=not quiet, **load_kwargs(options, scales=False))
+        if analysis is None:
+            click.echo(f"No new records: the store '{store}' already holds every record of {input}.")
+            return
     if not quiet:
-        click.echo(summary_text(analysis, out_dir, top=top))
+        click.echo(summary_text(analysis, out_dir or store, top=top))
+        if report_dir is not None:
+            click.echo(f"Wrote {report_dir}/report.html and {report_dir}/report.md")
+
+
+@main.command()
+@click.option("--store", default="voc.duckdb", show_default=True, metavar="PATH", help="The run store.")
+@click.option("--week", metavar="YYYY-Www", help="Week to report on (default: the latest week with data).")
+@click.option("--out", "out_dir", default=".", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for report.html and report.md.")
+def report(store: str, week: str | None, out_dir: str) -> None:
+    """Write the weekly meeting report (report.html, report.md) from a run store."""
+    from .report import write_report
+
+    paths = write_report(store, out_dir, week=week)
+    click.echo(f"Wrote {paths['html']} and {paths['md']}")
 
 
 @main.command()
@@ -181,14 +213,16 @@ def run(input: str, out_dir: str, model_path: str | None, save_model: str | None
               help="Output folder.")
 @click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
 def demo(out_dir: str, top: int) -> None:
-    """Run the whole job on the shipped bilingual sample and print the top pain points."""
-    from .config import Config
-    from .pipeline import run_file
-    from .sample import sample_path
+    """Run the shipped bilingual sample as weekly runs; print the top pain points."""
+    from .pipeline import run_demo
 
-    config = Config(ces_scale=(1, 7), ces_direction="higher_is_easier", ces_configured=True)
-    analysis = run_file(sample_path(), out_dir, config=config, progress=True)
+    analysis, steps = run_demo(out_dir, progress=True)
+    for step in steps:
+        emerging = ", ".join(str(t) for t in step["emerging_themes"]) or "none"
+        click.echo(f"weeks {step['weeks']:>4}: dump {step['dump_records']:>4} records, "
+                   f"{step['new_records']:>4} new, emerging themes: {emerging}")
     click.echo(summary_text(analysis, out_dir, top=top))
+    click.echo(f"Wrote {out_dir}/report.html and {out_dir}/report.md (open the HTML in a browser).")
 
 
 def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:

@@ -43,6 +43,10 @@ CACHE_FILE = "embeddings.sqlite"
 _SCHEMA_VERSION = 2  # 2: rowid table (WITHOUT ROWID was 8x slower for 1.5 kB rows)
 _SQL_CHUNK = 900  # bound parameters per SELECT ... IN (...), below every SQLite limit
 _PROGRESS_MIN = 1000  # show a progress bar only when at least this many texts are embedded
+MAX_CHARS = 2000
+"""Characters of each text sent to the model by :func:`embed_texts` (longer
+texts are cut, with a logged warning; the caller keeps the full text). Both
+packaged models read far less: MiniLM stops at 256 word pieces."""
 
 
 @runtime_checkable
@@ -497,7 +501,8 @@ def _normalise(x: np.ndarray) -> np.ndarray:
 
 
 def embed_texts(texts: Sequence[str], embedder: Embedder, *, cache: EmbeddingCache | None = None,
-                progress: bool = False, batch_size: int | None = None) -> np.ndarray:
+                progress: bool = False, batch_size: int | None = None,
+                max_chars: int | None = MAX_CHARS) -> np.ndarray:
     """Embed ``texts``, computing only what ``cache`` does not hold.
 
     Parameters
@@ -513,6 +518,11 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, cache: EmbeddingCac
     batch_size : int or None
         Texts per call to ``embedder.embed`` (and per cache write, so an
         interrupted run keeps what it finished). ``None``: 1024.
+    max_chars : int or None
+        Only the first ``max_chars`` characters of each text go to the model
+        (and key the cache); a warning is logged with the number of texts
+        cut. Guards against pathological inputs (a 1 MB "review"). ``None``
+        sends every text whole. Default :data:`MAX_CHARS` (2,000).
 
     Returns
     -------
@@ -527,6 +537,14 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, cache: EmbeddingCac
     step = batch_size or 1024
     if not isinstance(step, int) or step < 1:
         raise ConfigError(f"'batch_size' must be a positive integer. Got {batch_size!r}.")
+    if max_chars is not None:
+        if not isinstance(max_chars, int) or isinstance(max_chars, bool) or max_chars < 1:
+            raise ConfigError(f"'max_chars' must be a positive integer or None. Got {max_chars!r}.")
+        n_long = sum(len(t) > max_chars for t in texts)
+        if n_long:
+            log.warning("Embedding only the first %d characters of %d text(s) longer than that "
+                        "(the full texts are kept).", max_chars, n_long)
+            texts = [t[:max_chars] for t in texts]
     unique = list(dict.fromkeys(texts))
     found = cache.get_many(embedder.name, unique) if cache is not None else {}
     todo = [t for t in unique if t not in found]

@@ -16,9 +16,11 @@ table. :func:`validate_feedback` does the same and returns a
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
+import inspect
 import io
 import json
 import logging
@@ -26,7 +28,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -72,6 +74,9 @@ _OPTION = {C.TEXT: "--text-col", C.VOC_ID: "--id-col", C.DATE: "--date-col",
            C.NPS: "--nps-col", C.CES: "--ces-col", C.CSAT: "--csat-col"}
 _VOCAB = {v for k, v in vars(C).items() if k.isupper() and isinstance(v, str)} - {C.ALL_TOUCHPOINTS}
 _SHOW = 5  # line numbers shown in a message
+# The csv module rejects fields over 128 KiB ("field larger than field limit"),
+# i.e. any long but valid review; raise its process-wide limit (never lower it).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 class Rejects:
@@ -232,6 +237,93 @@ def rejects(df: pd.DataFrame) -> pd.DataFrame:
     """The rows :func:`load_feedback` skipped, as a plain DataFrame."""
     rej = df.attrs.get("voc_rejects")
     return rej.frame if isinstance(rej, Rejects) else pd.DataFrame(columns=[C.SOURCE_LINE, "reason"])
+
+
+def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000,
+                  **options: Any) -> Iterator[pd.DataFrame]:
+    """Load feedback in chunks of at most ``chunk_size`` records.
+
+    Concatenated, the chunks equal :func:`load_feedback` with the same
+    ``options``: same rows, ``voc_id`` (content ids count identical records
+    across chunks; duplicate ids are found across chunks), ``source_line``
+    and dtypes. Each chunk has the usual ``attrs``; ``voc_rejects`` holds the
+    chunk's skipped rows, and ``rejects_path`` is written once, after the last
+    chunk. CSV/TSV (optionally gzipped) and Parquet files are read
+    incrementally, so memory holds one chunk; JSON, JSONL and DataFrames are
+    parsed whole and converted chunk by chunk.
+
+    Errors are those of :func:`load_feedback`: when a file-level problem (or,
+    with ``on_error="fail"``, a bad row) is met, the file is handed to
+    :func:`load_feedback`, which raises its message about the whole file.
+    Chunks before the problem may already have been yielded.
+
+    Examples
+    --------
+    >>> from voc.sample import sample_path
+    >>> sum(len(chunk) for chunk in iter_feedback(sample_path(), chunk_size=500))
+    2000
+    """
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
+    unknown = sorted(set(options) - set(inspect.signature(load_feedback).parameters) - {"source"})
+    if unknown:
+        raise ConfigError(f"Unknown load option(s): {', '.join(unknown)}. Use the options of load_feedback.")
+    on_error = options.get("on_error", "fail")
+    if on_error not in ON_ERROR:
+        raise ConfigError(f"on_error must be one of {', '.join(ON_ERROR)}. Got {on_error!r}.")
+    ces_scale = _scale("ces_scale", options.get("ces_scale", (1, 7)))
+    csat_scale = _scale("csat_scale", options.get("csat_scale", (1, 5)))
+    explicit = {C.TEXT: options.get("text_col"), C.VOC_ID: options.get("id_col"),
+                C.DATE: options.get("date_col"), C.TOUCHPOINT: options.get("touchpoint_col"),
+                C.CHANNEL: options.get("channel_col"), C.NPS: options.get("nps_col"),
+                C.CES: options.get("ces_col"), C.CSAT: options.get("csat_col")}
+    state: dict = {"ids": set(), "keys": {}}
+    mapping: dict[str, str] | None = None
+    parts: list[pd.DataFrame] = []
+    parsed = 0
+
+    def whole_file_error() -> None:
+        load_feedback(source, **options)  # raises the whole-file message
+        raise InputError(f"Could not read '{source}' in chunks. Use load_feedback instead.")
+
+    try:
+        for raw in _iter_raw(source, options.get("format"), options.get("encoding"), chunk_size):
+            parsed += len(raw.frame)
+            if raw.frame.empty:
+                bad, reasons, out = np.zeros(0, dtype=bool), pd.Series(dtype=object), None
+            else:
+                if mapping is None:
+                    mapping = _resolve_mapping(list(raw.frame.columns), explicit)
+                out, problems = _convert(raw, mapping, id_given=explicit[C.VOC_ID] is not None,
+                                         ces_scale=ces_scale, csat_scale=csat_scale, state=state)
+                bad = np.zeros(len(out), dtype=bool)
+                reasons = pd.Series("", index=out.index, dtype=object)
+                for _, mask, reason in problems:
+                    bad |= mask
+                    reasons[mask] = np.where(reasons[mask] == "", reason, reasons[mask] + "; " + reason)
+            rej = _rejects_frame(raw, bad, reasons)
+            if len(rej) and on_error == "fail":
+                whole_file_error()
+            if len(rej):
+                parts.append(rej)
+            if out is None or not (~bad).any():
+                continue
+            out = out[~bad].reset_index(drop=True)
+            out.attrs = {"voc_mapping": mapping, "voc_rejects": Rejects(rej),
+                         "voc_line_unit": raw.unit, "voc_source": raw.name}
+            yield out
+    except _NotStreamable:
+        whole_file_error()
+    if parsed == 0:
+        whole_file_error()
+    if len(parts):
+        logger.info("Skipped %d row(s) with problems (see the rejects table).", sum(map(len, parts)))
+    if options.get("rejects_path") is not None:
+        rej = pd.concat(parts, ignore_index=True) if parts else _rejects_frame(
+            _Raw(pd.DataFrame(), np.zeros(0, dtype=np.int64), "line", ""), np.zeros(0, dtype=bool),
+            pd.Series(dtype=object))
+        with atomic_path(options["rejects_path"]) as tmp:
+            rej.astype({C.SOURCE_LINE: "int64"}).to_csv(tmp, index=False, encoding="utf-8")
 
 
 @dataclass
@@ -455,6 +547,8 @@ def _read_jsonl(text: str, name: str) -> _Raw:
                 starts.append(i)
             else:
                 bad.append((i, f"malformed JSONL line: {err}", {"raw": line}))
+    if _SURROGATE_ESCAPE.search(text):
+        records = _no_surrogates(records)
     return _frame_from_records(records, starts, "line", name, bad)
 
 
@@ -478,7 +572,28 @@ def _read_json(text: str, name: str) -> _Raw:
             starts.append(i)
         else:
             bad.append((i, f"malformed JSON record: not an object ({type(rec).__name__})", {"raw": json.dumps(rec)}))
+    if _SURROGATE_ESCAPE.search(text):
+        records = _no_surrogates(records)
     return _frame_from_records(records, starts, "record", name, bad)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _no_surrogates(value: Any) -> Any:
+    """Replace lone UTF-16 surrogates (JSON escapes such as ``"\\ud800"``) by U+FFFD.
+
+    Python's JSON parser keeps them, but they cannot be encoded as UTF-8, so
+    pandas, Parquet and every output file would fail on them.
+    """
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_no_surrogates(v) for v in value]
+    return value
 
 
 def _frame_from_records(records: list, starts: list, unit: str, name: str, bad: list) -> _Raw:
@@ -491,6 +606,13 @@ def _frame_from_records(records: list, starts: list, unit: str, name: str, bad: 
 
 def _read_parquet(data: bytes, name: str) -> _Raw:
     try:
+        import pyarrow.parquet as pq
+
+        header = pq.read_schema(io.BytesIO(data)).names
+    except Exception:  # corrupt: reported below with pandas' message
+        header = []
+    _check_header([str(h) for h in header], f"File '{name}'")
+    try:
         frame = pd.read_parquet(io.BytesIO(data))
     except Exception as e:  # pyarrow raises several types for a corrupt file
         raise InputError(f"File '{name}' is not a readable Parquet file ({type(e).__name__}: {e}).") from None
@@ -499,6 +621,95 @@ def _read_parquet(data: bytes, name: str) -> _Raw:
     if frame.empty:
         raise InputError(f"File '{name}' has no records. Give at least one record.")
     return _Raw(frame, np.arange(1, len(frame) + 1), "record", name)
+
+
+class _NotStreamable(Exception):
+    """A file-level problem met while streaming; :func:`load_feedback` reports it."""
+
+
+def _iter_raw(source: Any, format: str | None, encoding: str | None, chunk_size: int) -> Iterator[_Raw]:
+    """Raw chunks: CSV/TSV and plain Parquet incrementally, anything else read whole then sliced."""
+    if not isinstance(source, pd.DataFrame):
+        path = Path(source)
+        fmt, gz = _format(path, format)
+        if not path.is_file() or path.stat().st_size == 0:
+            raise _NotStreamable
+        with open(path, "rb") as f:
+            gz = gz or f.read(2) == b"\x1f\x8b"
+        if fmt in ("csv", "tsv"):
+            yield from _csv_chunks(path, gz, encoding, fmt, chunk_size)
+            return
+        if fmt == "parquet" and not gz:
+            yield from _parquet_chunks(path, chunk_size)
+            return
+    raw = _read(source, format=format, encoding=encoding)
+    if raw.frame.empty:
+        raise _NotStreamable
+    for start in range(0, len(raw.frame), chunk_size):
+        stop = start + chunk_size
+        after = raw.lines[start - 1] if start else -1          # malformed records between chunks
+        until = raw.lines[stop - 1] if stop < len(raw.frame) else np.inf  # go with the next chunk
+        bad = [b for b in raw.bad if after < b[0] <= until]
+        yield _Raw(raw.frame.iloc[start:stop].reset_index(drop=True), raw.lines[start:stop],
+                   raw.unit, raw.name, bad)
+
+
+def _csv_chunks(path: Path, gz: bool, encoding: str | None, fmt: str, chunk_size: int) -> Iterator[_Raw]:
+    """:func:`_read_csv` over a stream, ``chunk_size`` records at a time (same line numbers)."""
+    enc = encoding or "utf-8-sig"
+    if encoding and encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        enc = "utf-8-sig"
+    kind, name = fmt.upper(), str(path)
+    try:
+        codecs.lookup(enc)
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fb:
+            reader = csv.reader(io.TextIOWrapper(fb, encoding=enc, newline=""),
+                                delimiter="," if fmt == "csv" else "\t", strict=True)
+            header = [h.strip() for h in next(reader)]
+            if len(set(header)) != len(header):
+                raise _NotStreamable
+            width, prev = len(header), reader.line_num
+            rows: list[list[str]] = []
+            starts: list[int] = []
+            bad: list = []
+            for fields in reader:
+                start, prev = prev + 1, reader.line_num
+                if not fields:
+                    continue
+                if len(fields) == width:
+                    rows.append(fields)
+                    starts.append(start)
+                else:
+                    raw = dict(zip(header, fields[:width] + [""] * (width - len(fields))))
+                    bad.append((start, f"malformed {kind} line: {len(fields)} fields, header has {width}", raw))
+                if len(rows) == chunk_size:
+                    yield _Raw(pd.DataFrame(rows, columns=header, dtype=object),
+                               np.asarray(starts, dtype=np.int64), "line", name, bad)
+                    rows, starts, bad = [], [], []
+            if rows or bad:
+                frame = (pd.DataFrame(rows, columns=header, dtype=object) if rows
+                         else pd.DataFrame(columns=header, dtype=object))
+                yield _Raw(frame, np.asarray(starts, dtype=np.int64), "line", name, bad)
+    except (LookupError, UnicodeDecodeError, csv.Error, StopIteration, OSError, EOFError):
+        raise _NotStreamable from None
+
+
+def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[_Raw]:
+    """Parquet record batches as raw chunks (1-based record numbers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        batches = pf.iter_batches(batch_size=chunk_size)
+        done = 0
+        for batch in batches:
+            frame = pa.Table.from_batches([batch]).to_pandas().reset_index(drop=True)
+            frame.columns = [str(c) for c in frame.columns]
+            yield _Raw(frame, np.arange(done + 1, done + len(frame) + 1), "record", str(path))
+            done += len(frame)
+    except (OSError, pa.ArrowException):
+        raise _NotStreamable from None
 
 
 # --------------------------------------------------------------------------- mapping
@@ -555,7 +766,8 @@ def _where(lines: list[int], unit: str = "line") -> str:
 
 
 def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
-             ces_scale: tuple[int, int], csat_scale: tuple[int, int]):
+             ces_scale: tuple[int, int], csat_scale: tuple[int, int], state: dict | None = None):
+    # ``state`` carries ids and content keys across the chunks of iter_feedback
     frame, lines = raw.frame, raw.lines
     out: dict[str, Any] = {}
     problems: list[tuple[str, np.ndarray, str]] = []  # (message, mask, reason)
@@ -627,12 +839,15 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
                 lambda where, example: f"Empty ids in column '{col}': {where}. Give every record an id, use {flag}, "
                 f"or pass --on-error skip.", s.fillna(""))
         dup = s.notna() & s.duplicated(keep="first")
+        if state is not None:  # ids seen in earlier chunks
+            dup = dup | s.isin(state["ids"])
+            state["ids"].update(s.dropna().tolist())
         problem(dup, f"duplicate id in '{col}'",
                 lambda where, example: f"Duplicate ids in column '{col}': {where}, e.g. '{example}'. Make the ids unique, use "
                 f"{flag}, or pass --on-error skip (keeps the first).", s)
         result.insert(0, C.VOC_ID, s.astype(str))
     else:
-        result.insert(0, C.VOC_ID, _content_ids(result))
+        result.insert(0, C.VOC_ID, _content_ids(result, None if state is None else state["keys"]))
 
     used = set(mapping.values())
     for col in frame.columns:
@@ -642,12 +857,18 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
     return result, problems
 
 
-def _content_ids(df: pd.DataFrame) -> pd.Series:
+def _content_ids(df: pd.DataFrame, seen: dict | None = None) -> pd.Series:
     cols = [c for c in (C.TEXT, C.DATE, C.TOUCHPOINT, C.CHANNEL, C.NPS, C.CES, C.CSAT) if c in df]
     key = df[cols[0]].astype(str)
     for c in cols[1:]:
         key = key + "\x1f" + df[c].astype("string").fillna("").astype(str)
-    occurrence = key.groupby(key, sort=False).cumcount().astype(str)
+    occurrence = key.groupby(key, sort=False).cumcount()
+    if seen is not None:  # occurrences in earlier chunks, by a 16-byte digest of the key
+        digests = [hashlib.blake2b(k.encode("utf-8"), digest_size=16).digest() for k in key.tolist()]
+        occurrence = occurrence + np.array([seen.get(d, 0) for d in digests], dtype=np.int64)
+        for d in digests:
+            seen[d] = seen.get(d, 0) + 1
+    occurrence = occurrence.astype(str)
     full = (key + "\x1e" + occurrence).tolist()
     return pd.Series([hashlib.sha1(k.encode("utf-8")).hexdigest()[:16] for k in full], index=df.index, dtype=str)
 

@@ -154,6 +154,7 @@ def analyze(
     embedder: Any = None,
     scorer: Any = None,
     progress: bool = False,
+    discover: bool = False,
 ) -> Analysis:
     """Run the whole analysis on a feedback frame.
 
@@ -175,6 +176,10 @@ def analyze(
         Overrides ``config.sentiment``.
     progress : bool
         Show progress bars on long stages.
+    discover : bool
+        With ``model``: cluster the mentions that fit no existing theme and
+        add clusters as new themes (emerging themes; their ids are listed
+        in ``run["emerging_themes"]``). The model is extended in place.
 
     Returns
     -------
@@ -252,6 +257,17 @@ def analyze(
         if config.edits:
             model.apply_edits(load_edits(config.edits))
         theme_ids, theme_probs = model.assign(embeddings)
+        emerging: list[int] = []
+        if discover and model is not None:
+            noise = np.flatnonzero(np.asarray(theme_ids) == C.NOISE)
+            tokens = S.keyword_tokens([texts[i] for i in noise], [languages[i] for i in noise])
+            emerging = model.extend(
+                embeddings[noise], [texts[i] for i in noise], tokens,
+                languages=[languages[i] for i in noise],
+                min_theme_size=config.min_theme_size,
+            )
+            if emerging:
+                theme_ids, theme_probs = model.assign(embeddings)
         mentions[C.THEME] = np.asarray(theme_ids, dtype=int)
         mentions[C.THEME_PROB] = np.asarray(theme_probs, dtype=float)
 
@@ -292,6 +308,8 @@ def analyze(
         "versions": versions(),
         "warnings": warnings_,
     }
+    if discover:
+        run["emerging_themes"] = [int(t) for t in emerging]
     if config.redact:
         run["redaction"] = {k: int(v) for k, v in redacted.items()}
     return Analysis(records, mentions, themes, touchpoints, pain_points, run, model)
@@ -424,3 +442,184 @@ def file_checksum(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def run_incremental(
+    df: pd.DataFrame,
+    store: Any,
+    *,
+    config: Config | None = None,
+    progress: bool = False,
+) -> Analysis | None:
+    """Analyse only the records of ``df`` that the store has not seen, and store them.
+
+    The weekly workflow: a dump may overlap earlier ones; records whose
+    ``voc_id`` is already stored are left out. The first run fits the theme
+    model; later runs assign new records to the stored model, so theme ids
+    stay stable, and look for emerging themes among the mentions that fit no
+    existing theme (new ids, recorded in the store's lineage as ``new``).
+    Analyst merges and deletions from ``config.edits`` are recorded as
+    ``merged`` / ``retired``.
+
+    Returns
+    -------
+    Analysis or None
+        The analysis of the new records, or None when nothing was new (the
+        store is then unchanged).
+    """
+    from .store import Store
+
+    config = config or Config()
+    store = store if isinstance(store, Store) else Store(store)
+    if C.VOC_ID not in df.columns:
+        from .io import load_feedback
+
+        df = load_feedback(df)
+    known = store.known_ids(df[C.VOC_ID])
+    new = df[~df[C.VOC_ID].isin(known)]
+    if new.empty:
+        log.info("no new records: the store already holds all %d", len(df))
+        return None
+    new = new.copy()
+    new.attrs = df.attrs
+    model = store.load_model()
+    if model is not None and not hasattr(model, "embedder_name_"):
+        model.embedder_name_ = None
+    analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
+    if model is None:
+        events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
+                  for t in analysis.themes[C.THEME] if t != C.NOISE]
+    else:
+        events = [{"theme": int(t), "event": "new", "detail": "emerging"}
+                  for t in analysis.run.get("emerging_themes", [])]
+    edits = analysis.model.edits_ if analysis.model is not None else {}
+    events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
+               for dst, *sources in edits.get("merge", []) for src in sources]
+    events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
+               for t in edits.get("delete", [])]
+    analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
+    store.write_run(analysis, lineage=_new_events(store, events))
+    return analysis
+
+
+def _new_events(store: Any, events: list[dict]) -> list[dict]:
+    """Drop lineage events the store already has (edits are replayed every run)."""
+    try:
+        seen = store.lineage()
+    except Exception:  # a new store has no lineage yet
+        return events
+    have = {(int(r.theme), r.event, r.detail) for r in seen.itertuples()}
+    return [e for e in events if (e["theme"], e["event"], e["detail"]) not in have]
+
+
+def run_store(
+    source: str | Path | pd.DataFrame,
+    store: str | Path,
+    *,
+    config: Config | None = None,
+    out_dir: str | Path | None = None,
+    report_dir: str | Path | None = None,
+    progress: bool = False,
+    **load_options: Any,
+) -> Analysis | None:
+    """What ``voc run INPUT --store PATH`` calls: load, run incrementally, store.
+
+    Optionally also writes this run's tables to ``out_dir`` and the meeting
+    report (``report.html``, ``report.md``) over the whole store to
+    ``report_dir``. Returns None when the store already held every record.
+    """
+    from .io import load_feedback
+
+    config = config or Config()
+    df = load_feedback(source, ces_scale=config.ces_scale, csat_scale=config.csat_scale, **load_options)
+    analysis = run_incremental(df, store, config=config, progress=progress)
+    if analysis is not None and out_dir is not None:
+        analysis.save(out_dir)
+    if report_dir is not None:
+        from .report import write_report
+
+        write_report(store, report_dir)
+    return analysis
+
+
+def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
+    """Tables over every record a run store holds (all weeks together).
+
+    Themes keep their stored ids, so the pain points are ranked over the whole
+    history; the store's latest theme model gives the labels.
+    """
+    from . import rank as R
+    from .store import Store
+
+    config = config or Config()
+    store = store if isinstance(store, Store) else Store(store)
+    records = store.records().drop(columns=["run_id"], errors="ignore")
+    mentions = store.mentions().drop(columns=["run_id", C.DATE, C.TOUCHPOINT], errors="ignore")
+    model = store.load_model()
+    records = _attach_themes(records.drop(columns=[C.THEMES, C.PRIMARY_THEME], errors="ignore"), mentions)
+    themes = theme_table(model, mentions, n_records=len(records))
+    run = {
+        "voc_version": __version__,
+        "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+        "config": config.to_dict(),
+        "source": {"store": str(store.path), "runs": store.runs()["run_id"].tolist()},
+        "counts": {
+            "records": int(len(records)),
+            "mentions": int(len(mentions)),
+            "themes": int((themes[C.THEME] != C.NOISE).sum()),
+            "unassigned_mentions": int((mentions[C.THEME] == C.NOISE).sum()),
+        },
+        "date_range": _date_range(records),
+        "seconds": {},
+        "versions": versions(),
+    }
+    return Analysis(
+        records, mentions, themes,
+        R.touchpoint_summary(records, config=config),
+        R.rank_pain_points(records, mentions, themes, config=config),
+        run, model,
+    )
+
+
+def run_demo(out_dir: str | Path = "voc-demo", *, backfill_weeks: int = 6,
+             progress: bool = False) -> tuple[Analysis, list[dict[str, Any]]]:
+    """The demo: the shipped sample as a backfill plus overlapping weekly dumps.
+
+    Weeks 1..``backfill_weeks`` are the first run (it fits the theme model);
+    every later week is one incremental run whose dump also repeats the
+    previous week's last two days (overlapping dumps are normal and add
+    nothing). Writes ``out_dir/voc.duckdb``, the all-time tables and the
+    meeting report into ``out_dir``. Returns the all-time Analysis and one
+    summary dict per run.
+    """
+    from .io import load_feedback
+    from .report import write_report
+    from .sample import sample_path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    store_path = out_dir / "voc.duckdb"
+    for stale in (store_path, store_path.with_name(store_path.name + ".wal")):
+        stale.unlink(missing_ok=True)  # the demo starts from scratch every time
+    config = Config(ces_scale=(1, 7), ces_direction="higher_is_easier", ces_configured=True)
+    df = load_feedback(sample_path(), ces_scale=config.ces_scale, csat_scale=config.csat_scale)
+    start = df[C.DATE].min().normalize()
+    week = ((df[C.DATE] - start).dt.days // 7 + 1).to_numpy()
+    steps = []
+    for last_week in range(backfill_weeks, int(week.max()) + 1):
+        first_day = start + pd.Timedelta(days=7 * (last_week - 1) - 2)
+        mask = (week <= last_week) if last_week == backfill_weeks else (
+            (week <= last_week) & (df[C.DATE] >= first_day).to_numpy())
+        dump = df[mask]
+        dump.attrs = df.attrs
+        analysis = run_incremental(dump, store_path, config=config, progress=progress)
+        steps.append({
+            "weeks": f"1-{last_week}" if last_week == backfill_weeks else str(last_week),
+            "dump_records": int(len(dump)),
+            "new_records": 0 if analysis is None else int(len(analysis.records)),
+            "emerging_themes": [] if analysis is None else analysis.run.get("emerging_themes", []),
+        })
+    total = store_analysis(store_path, config=config)
+    total.save(out_dir)
+    write_report(store_path, out_dir)
+    return total, steps

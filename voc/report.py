@@ -139,6 +139,8 @@ def report_content(
         "ces_direction": ces_direction,
         "csat_satisfied_from": satisfied,
         "csat_scale": csat_scale,
+        "ces_scale": tuple(cfg.get("ces_scale") or (1, 7)),
+        "ces_configured": bool(cfg.get("ces_configured", True)),
         "pain_sections": pains,
         "heatmap": heat,
         "trend_lines": lines,
@@ -555,7 +557,9 @@ def _html_methods(c: dict) -> str:
         "records this week.</li>",
         f"<li><b>CSAT</b> = share of answers ≥ {c['csat_satisfied_from']} on the {lo}–{hi} scale; "
         f"n = {n['csat']:,}.</li>",
-        f"<li><b>CES</b> = mean answer ({'higher = easier' if c['ces_direction'] == 'higher_is_easier' else 'lower = easier'}); "
+        f"<li><b>CES</b> = mean answer on the {c['ces_scale'][0]}–{c['ces_scale'][1]} scale "
+        f"({'higher = easier' if c['ces_direction'] == 'higher_is_easier' else 'lower = easier'}"
+        f"{'; scale and direction assumed, not configured' if not c['ces_configured'] else ''}); "
         f"n = {n['ces']:,}.</li>",
         "<li><b>Sentiment</b> = mean record sentiment in [−1, 1]; <b>negative share</b> = share of a theme's "
         "mentions labelled negative.</li>",

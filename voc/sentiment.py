@@ -7,7 +7,7 @@ texts into a frame with ``sentiment`` (a float in [-1, 1]) and
 Scorers (see :data:`SCORERS` and :func:`get_scorer`):
 
 ``"default"``
-    A 3-class logistic-regression head over the sentence embeddings the
+    A small 3-class neural head (one hidden layer) over the sentence embeddings the
     themes stage already computed (packaged for the ``"minilm"`` and
     ``"use-multilingual"`` embedders, in ``voc.models``). Passing those
     embeddings to :meth:`EmbeddingHeadScorer.score` costs one matrix
@@ -26,6 +26,7 @@ Labels always come from the score by one rule, :func:`label_from_score`:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -133,20 +134,25 @@ def is_japanese(text: str) -> bool:
 # --------------------------------------------------------------------------
 
 
-def weights_sha256(coef: np.ndarray, intercept: np.ndarray) -> str:
-    """SHA-256 of a head's weights (little-endian float32 ``coef`` then ``intercept``)."""
+def weights_sha256(*arrays: np.ndarray) -> str:
+    """SHA-256 of a head's weights: the arrays as little-endian float32, in order.
+
+    The order is ``hidden_coef, hidden_intercept`` (if the head has a hidden
+    layer), then ``coef, intercept``.
+    """
     h = hashlib.sha256()
-    h.update(np.ascontiguousarray(coef, dtype="<f4").tobytes())
-    h.update(np.ascontiguousarray(intercept, dtype="<f4").tobytes())
+    for a in arrays:
+        h.update(np.ascontiguousarray(a, dtype="<f4").tobytes())
     return h.hexdigest()
 
 
 @dataclass(frozen=True)
 class SentimentHead:
-    """A linear 3-class head over sentence embeddings (loaded without pickle).
+    """A small 3-class head over sentence embeddings (loaded without pickle).
 
-    ``coef`` has shape (3, dim), ``intercept`` (3,); classes are
-    ``("negative", "neutral", "positive")``.
+    Optional hidden layer ``relu(E @ hidden_coef + hidden_intercept)``
+    (``hidden_coef`` (dim, h)), then a softmax layer ``coef`` (3, h or dim),
+    ``intercept`` (3,); classes are ``("negative", "neutral", "positive")``.
     """
 
     name: str
@@ -156,14 +162,20 @@ class SentimentHead:
     intercept: np.ndarray
     neutral_band: float
     card: dict
+    hidden_coef: np.ndarray | None = None
+    hidden_intercept: np.ndarray | None = None
 
     @property
     def dim(self) -> int:
-        return int(self.coef.shape[1])
+        w = self.hidden_coef if self.hidden_coef is not None else self.coef.T
+        return int(w.shape[0])
 
     def proba(self, embeddings: np.ndarray) -> np.ndarray:
         """Class probabilities, shape (n, 3)."""
-        z = np.asarray(embeddings, dtype=np.float32) @ self.coef.T + self.intercept
+        x = np.asarray(embeddings, dtype=np.float32)
+        if self.hidden_coef is not None:
+            x = np.maximum(x @ self.hidden_coef + self.hidden_intercept, 0.0)
+        z = x @ self.coef.T + self.intercept
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
@@ -200,6 +212,10 @@ def load_head(embedder_name: str, *, directory=None) -> SentimentHead:
         with (directory / f"{stem}.npz").open("rb") as fh, np.load(fh, allow_pickle=False) as z:
             coef = z["coef"].astype(np.float32)
             intercept = z["intercept"].astype(np.float32)
+            hidden = (
+                (z["hidden_coef"].astype(np.float32), z["hidden_intercept"].astype(np.float32))
+                if "hidden_coef" in z.files else (None, None)
+            )
     except (FileNotFoundError, KeyError, ValueError, OSError) as e:
         raise ModelError(
             f"Cannot load the sentiment head '{stem}' from {directory}: {e}. "
@@ -210,14 +226,9 @@ def load_head(embedder_name: str, *, directory=None) -> SentimentHead:
             f"Sentiment head '{stem}' has format {card.get('format')!r} and classes "
             f"{card.get('classes')!r}; expected {HEAD_FORMAT!r} with classes {list(SENTIMENT_LABELS)}."
         )
-    digest = weights_sha256(coef, intercept)
-    if digest != card.get("sha256") or coef.shape != (3, card.get("dim")):
-        raise ModelError(
-            f"Sentiment head '{stem}' is corrupt: weights sha256 {digest[:12]}... shape {coef.shape} "
-            f"do not match the card ({str(card.get('sha256'))[:12]}..., dim {card.get('dim')}). "
-            "Reinstall voc."
-        )
-    return SentimentHead(
+    arrays = [a for a in hidden if a is not None] + [coef, intercept]
+    digest = weights_sha256(*arrays)
+    head = SentimentHead(
         name=card["name"],
         version=card["version"],
         embedder=card["embedder"],
@@ -225,7 +236,16 @@ def load_head(embedder_name: str, *, directory=None) -> SentimentHead:
         intercept=intercept,
         neutral_band=float(card["neutral_band"]),
         card=card,
+        hidden_coef=hidden[0],
+        hidden_intercept=hidden[1],
     )
+    if digest != card.get("sha256") or head.dim != card.get("dim"):
+        raise ModelError(
+            f"Sentiment head '{stem}' is corrupt: weights sha256 {digest[:12]}... dim {head.dim} "
+            f"do not match the card ({str(card.get('sha256'))[:12]}..., dim {card.get('dim')}). "
+            "Reinstall voc."
+        )
+    return head
 
 
 def _models_dir():
@@ -245,10 +265,18 @@ def _embed(texts: list[str], embedder_name: str) -> np.ndarray:
     except ImportError:  # pragma: no cover - voc.embed is being written in parallel
         _embed_mod = None
     if _embed_mod is not None:
-        embedder = _embed_mod.get_embedder(embedder_name)
+        embedder = _cached_embedder(embedder_name)
         cache = _embed_mod.default_cache()
         return np.asarray(_embed_mod.embed_texts(texts, embedder, cache=cache), dtype=np.float32)
     return _embed_direct(texts, embedder_name)  # pragma: no cover
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_embedder(embedder_name: str):
+    """One loaded embedder per name and process (scorers embed in many small calls)."""
+    from .embed import get_embedder
+
+    return get_embedder(embedder_name)
 
 
 def _embed_direct(texts: list[str], embedder_name: str) -> np.ndarray:
@@ -400,9 +428,13 @@ class VaderScorer:
         out = _frame(scores, self.neutral_band, index)
         if ja.any():
             log.info("VADER is English-only; scoring %d Japanese texts with the default head.", ja.sum())
-            ja_out = EmbeddingHeadScorer(FALLBACK_EMBEDDER).score([t for t, j in zip(texts, ja) if j])
-            out.loc[out.index[ja], SENTIMENT] = ja_out[SENTIMENT].to_numpy()
-            out.loc[out.index[ja], SENTIMENT_LABEL] = ja_out[SENTIMENT_LABEL].to_numpy()
+            reuse = embeddings is not None and np.shape(embeddings)[1:] == (512,)  # USE vectors
+            ja_out = EmbeddingHeadScorer(FALLBACK_EMBEDDER).score(
+                [t for t, j in zip(texts, ja) if j],
+                embeddings=np.asarray(embeddings)[ja] if reuse else None,
+            )
+            out.loc[ja, SENTIMENT] = ja_out[SENTIMENT].to_numpy()  # boolean mask: positional
+            out.loc[ja, SENTIMENT_LABEL] = ja_out[SENTIMENT_LABEL].to_numpy()
         return out
 
 
@@ -487,9 +519,10 @@ class HFScorer:
                 f"The sentiment scorer {self.name!r} needs transformers: pip install transformers."
             ) from None
         try:
+            local = Path(model).expanduser()
             self._pipe = pipeline(
-                "text-classification", model=str(Path(model).expanduser()) if Path(model).expanduser().is_dir()
-                else model, device=-1, model_kwargs={"local_files_only": True},
+                "text-classification", model=str(local) if local.is_dir() else model,
+                device=-1, local_files_only=True,
             )
         except Exception as e:  # transformers raises OSError/ValueError/... for missing models
             raise ModelError(

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -84,13 +83,13 @@ class ThemeModel:
         ``None`` means ``min(5, min_theme_size)``.
     cluster_selection_method : {"eom", "leaf"}, default "eom"
         HDBSCAN cluster selection.
-    outlier_threshold : float, default 0.5
+    outlier_threshold : float, default 0.3
         Smallest similarity-weighted vote share of the nearest references for
         a point to join a theme; below it the point is noise (-1).
-    noise_quantile : float, default 0.02
+    noise_quantile : float, default 0.01
         A point also stays noise when its mean similarity to its nearest
         references is below this quantile of the same value over the theme's
-        own members (it lies further out than 98% of them).
+        own members (it lies further out than 99% of them).
     n_assign_neighbors : int, default 10
         References that vote in the outlier policy and in :meth:`assign`.
     max_references : int, default 20000
@@ -134,8 +133,8 @@ class ThemeModel:
         n_neighbors: int = 15,
         min_samples: int | None = None,
         cluster_selection_method: str = "eom",
-        outlier_threshold: float = 0.5,
-        noise_quantile: float = 0.02,
+        outlier_threshold: float = 0.3,
+        noise_quantile: float = 0.01,
         n_assign_neighbors: int = 10,
         max_references: int = 20_000,
         n_keywords: int = 8,
@@ -229,6 +228,11 @@ class ThemeModel:
         X = _as_embeddings(embeddings)
         n = len(X)
         texts = [str(t) for t in texts]
+        if any(isinstance(toks, str) for toks in tokens):
+            raise InputError(
+                "ThemeModel.fit needs tokens as one list of words per mention, got a plain "
+                "string; use voc.segment.keyword_tokens(texts, languages)."
+            )
         tokens = [[str(w) for w in toks] for toks in tokens]
         for name, seq in (("texts", texts), ("tokens", tokens), ("languages", languages)):
             if seq is not None and len(seq) != n:
@@ -240,7 +244,6 @@ class ThemeModel:
             raise InputError(f"ThemeModel.fit needs at least 3 mentions, got {n}.")
 
         mcs = self.min_theme_size or default_min_theme_size(n)
-        mcs = min(mcs, n)
         min_samples = self.min_samples or min(5, mcs)
         labels = _relabel_by_size(self._cluster(X, mcs, min_samples))
         k = int(labels.max()) + 1 if (labels >= 0).any() else 0
@@ -313,13 +316,17 @@ class ThemeModel:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*(knn_search_index|n_jobs|random_state).*")
                 Z = reducer.fit_transform(X)
-        if n <= mcs:
-            return np.zeros(n, dtype=int) if n >= 2 else np.full(n, NOISE)
+        if n < max(mcs, 2 * min_samples):
+            log.warning("Only %d mentions: too few for a theme of at least %d; all are noise.", n, mcs)
+            return np.full(n, NOISE)
         clusterer = hdbscan.HDBSCAN(
             min_cluster_size=mcs,
             min_samples=min_samples,
             cluster_selection_method=self.cluster_selection_method,
             core_dist_n_jobs=1,
+            # extend() looks for emerging themes among a batch's leftovers,
+            # where one tight group alone is the typical case
+            allow_single_cluster=getattr(self, "_allow_single_cluster", False),
         )
         return np.asarray(clusterer.fit(Z).labels_, dtype=int)
 
@@ -475,6 +482,78 @@ class ThemeModel:
             )
         cols = ["theme", "label", "keywords", "exemplars", "size", "languages"]
         self.themes_ = pd.DataFrame(records, columns=cols).astype({"theme": int, "size": int})
+
+    # ---------------------------------------------------------------- extend
+    def extend(
+        self,
+        embeddings: np.ndarray,
+        texts: Sequence[str],
+        tokens: Sequence[Sequence[str]],
+        *,
+        languages: Sequence[str] | None = None,
+        min_theme_size: int | None = None,
+    ) -> list[int]:
+        """Add emerging themes found among mentions that fit no existing theme.
+
+        The mentions (typically those a new batch left as noise after
+        :meth:`assign`) are clustered with this model's parameters; each
+        cluster becomes a new theme with the next free id. Existing themes,
+        their ids and the edits are unchanged.
+
+        Parameters
+        ----------
+        embeddings, texts, tokens, languages
+            As in :meth:`fit`, for the unassigned mentions only.
+        min_theme_size : int, optional
+            Smallest emerging theme. ``None`` means half the model's fitted
+            ``min_theme_size_``, at least 5: a new theme may start smaller
+            than an established one, but not from a handful of stray mentions.
+
+        Returns
+        -------
+        list of int
+            The ids of the new themes (empty when none emerged).
+        """
+        self._check_fitted()
+        X = _as_embeddings(embeddings)
+        mcs = min_theme_size or max(5, self.min_theme_size_ // 2)
+        if len(X) < max(2 * mcs, 3):
+            return []
+        params = self.get_params() | {"min_theme_size": mcs}
+        sub = ThemeModel(**params)
+        sub._allow_single_cluster = True
+        sub.fit(X, texts, tokens, languages=languages)
+        # keep only clusters as cohesive as the usual established theme
+        floor = np.quantile(_cohesion(self._ref, self._ref_labels, self._k), 0.1) if self._k else 0.0
+        keep = np.flatnonzero(_cohesion(sub._ref, sub._ref_labels, sub.n_themes_) >= floor)
+        if len(keep) < sub.n_themes_:
+            sub = _subset_themes(sub, keep)
+        j, k = sub.n_themes_, self.n_themes_
+        if j == 0:
+            return []
+        self._ref = np.vstack([self._ref, sub._ref])
+        self._ref_labels = np.concatenate([self._ref_labels, sub._ref_labels + k])
+        self._ref_probs = np.concatenate([self._ref_probs, sub._ref_probs])
+        # a young theme is only its dense core; let it take members as far
+        # out as a typical established theme does
+        floors = np.minimum(sub._floors, np.median(self._floors)) if self._k else sub._floors
+        self._floors = np.concatenate([self._floors, floors])
+        self._centroids = np.vstack([self._centroids, sub._centroids])
+        vocab = sorted(set(self._vocab) | set(sub._vocab))
+        counts = np.zeros((k + j + 1, len(vocab)), dtype=np.int64)
+        old = np.searchsorted(vocab, self._vocab)
+        new = np.searchsorted(vocab, sub._vocab)
+        counts[:k, old] = self._counts[:k]
+        counts[k : k + j][:, new] = sub._counts[:j]
+        counts[k + j, old] += self._counts[k]
+        counts[k + j, new] += sub._counts[j]
+        self._vocab, self._counts = vocab, counts
+        self._base_sizes = np.concatenate([self._base_sizes, sub._base_sizes])
+        self._base_exemplars = self._base_exemplars + sub._base_exemplars
+        self._base_languages = self._base_languages + sub._base_languages
+        self._k = self.n_themes_ = k + j
+        self._rebuild()
+        return list(range(k, k + j))
 
     # --------------------------------------------------------------- save/load
     def save(self, path: str | Path) -> Path:
@@ -735,6 +814,36 @@ def _top_words(scores: np.ndarray, counts: np.ndarray, vocab: list[str], n: int)
     # highest score first; ties by higher count, then alphabetically
     order = sorted(present, key=lambda j: (-scores[j], -counts[j], vocab[j]))
     return [vocab[j] for j in order[:n]]
+
+
+def _cohesion(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Per theme: mean cosine similarity of its points to their normalised centroid."""
+    out = np.zeros(k)
+    for t in range(k):
+        members = X[labels == t]
+        if len(members):
+            c = members.mean(axis=0)
+            out[t] = float((members @ (c / (np.linalg.norm(c) or 1.0))).mean())
+    return out
+
+
+def _subset_themes(model: "ThemeModel", keep: np.ndarray) -> "ThemeModel":
+    """A copy of a freshly fitted ``model`` with only the themes ``keep`` (renumbered)."""
+    k = model.n_themes_
+    remap = np.full(k + 1, NOISE)
+    remap[keep + 1] = np.arange(len(keep))
+    on = remap[model._ref_labels + 1] >= 0
+    out = ThemeModel(**model.get_params())
+    out._ref, out._ref_probs = model._ref[on], model._ref_probs[on]
+    out._ref_labels = remap[model._ref_labels[on] + 1]
+    out._floors, out._centroids = model._floors[keep], model._centroids[keep]
+    out._vocab = model._vocab
+    out._counts = np.vstack([model._counts[keep], model._counts[np.setdiff1d(np.arange(k + 1), keep)].sum(axis=0)])
+    out._base_sizes = model._base_sizes[keep]
+    out._base_exemplars = [model._base_exemplars[t] for t in keep]
+    out._base_languages = [model._base_languages[t] for t in keep]
+    out._k = out.n_themes_ = len(keep)
+    return out
 
 
 def _class_counts(tokens: list[list[str]], labels: np.ndarray, k: int):

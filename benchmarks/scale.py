@@ -1,0 +1,183 @@
+"""Scale benchmark: streaming (local) and Dask engines on generated dumps.
+
+For every size (default 100,000 records; pass ``--sizes 100000 1000000``
+for the full run) it generates a dump with :func:`voc.sample.make_feedback`,
+runs :func:`voc.engine.run_streaming` with each engine in a fresh child
+process with a cold embedding cache, and prints one table: wall time,
+mentions per second, unique texts embedded per second, the raw embedder's
+throughput on a sample of the same unique texts, peak RSS (the run's main
+process, and the whole process tree including Dask workers, sampled with
+psutil), and whether the Dask outputs equal the local ones.
+
+Generated texts repeat a lot (a template generator), so the embedding
+cache and de-duplication make them much cheaper than real data: compare
+"unique/s" (texts actually embedded) with the raw embedder, not mentions/s.
+
+Usage::
+
+    python benchmarks/scale.py [--sizes 100000 1000000] [--engines local dask]
+                               [--chunk-size 50000] [--workdir DIR]
+
+Generated data only (no files from the shared data folder), so it never
+prints SKIP. The machine is shared: numbers are noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+RAW_SAMPLE = 4000
+"""Unique texts embedded to measure the raw embedder throughput."""
+
+
+def _child(engine: str, src: str, out: str, cache: str, chunk_size: int) -> None:
+    """One run in this (fresh) process; prints a JSON line with the measurements."""
+    import psutil
+
+    from voc.config import Config
+    from voc.embed import CACHE_FILE, EmbeddingCache
+    from voc.engine import run_streaming
+
+    peak = {"tree": 0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        me = psutil.Process()
+        while not stop.is_set():
+            total = 0
+            for p in [me] + me.children(recursive=True):
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            peak["tree"] = max(peak["tree"], total)
+            stop.wait(0.25)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.perf_counter()
+    res = run_streaming(src, out, config=Config(cache_dir=cache), chunk_size=chunk_size, engine=engine)
+    wall = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    unique = EmbeddingCache(Path(cache) / CACHE_FILE).count(res.run["embedder"])
+    print("RESULT " + json.dumps({
+        "engine": engine, "wall": wall, "seconds": res.run["seconds"], "counts": res.run["counts"],
+        "embedder": res.run["embedder"], "unique_texts": unique,
+        "peak_rss_main": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_tree": peak["tree"],
+    }))
+
+
+def _run_child(engine: str, src: Path, out: Path, cache: Path, chunk_size: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", engine, str(src), str(out), str(cache), str(chunk_size)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    raise RuntimeError(f"{engine} run failed:\n{proc.stderr[-3000:]}")
+
+
+def _raw_throughput(out: Path, embedder_name: str) -> float:
+    """Texts per second of the bare embedder on a sample of the run's unique mention texts."""
+    import numpy as np
+    import pandas as pd
+
+    from voc.embed import get_embedder
+
+    texts = pd.read_parquet(out / "mentions.parquet", columns=["text"])["text"].drop_duplicates()
+    rng = np.random.default_rng(0)
+    sample = texts.iloc[rng.permutation(len(texts))[:RAW_SAMPLE]].tolist()
+    emb = get_embedder(embedder_name)
+    emb.embed(sample[:16])  # load the model outside the timing
+    start = time.perf_counter()
+    for i in range(0, len(sample), 1024):
+        emb.embed(sample[i : i + 1024])
+    return len(sample) / (time.perf_counter() - start)
+
+
+def _same(a: Path, b: Path) -> tuple[bool, float]:
+    """Identical theme assignments and tables; max |sentiment difference| of the mentions."""
+    import pandas as pd
+
+    ma = pd.read_parquet(a / "mentions.parquet", columns=["theme", "sentiment"])
+    mb = pd.read_parquet(b / "mentions.parquet", columns=["theme", "sentiment"])
+    same = ma["theme"].equals(mb["theme"]) and all(
+        (a / f).read_bytes() == (b / f).read_bytes() for f in ("themes.csv", "touchpoints.csv", "pain_points.csv"))
+    return same, float((ma["sentiment"] - mb["sentiment"]).abs().max())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000])
+    ap.add_argument("--engines", nargs="+", default=["local", "dask"], choices=["local", "dask"])
+    ap.add_argument("--chunk-size", type=int, default=50_000)
+    ap.add_argument("--workdir", type=Path, default=None)
+    args = ap.parse_args()
+
+    from voc.sample import make_feedback
+
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="voc-scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for n in args.sizes:
+        src = work / f"feedback-{n}.csv"
+        if not src.exists():
+            t = time.perf_counter()
+            make_feedback(n, random_state=0).to_csv(src, index=False)
+            print(f"generated {n:,} records in {time.perf_counter() - t:.0f}s -> {src}", file=sys.stderr)
+        results = {}
+        for engine in args.engines:
+            out, cache = work / f"out-{n}-{engine}", work / f"cache-{n}-{engine}"
+            if cache.exists():
+                import shutil
+
+                shutil.rmtree(cache)
+            results[engine] = _run_child(engine, src, out, cache, args.chunk_size)
+            results[engine]["out"] = out
+            print(f"{n:,} {engine}: {results[engine]['wall']:.0f}s {results[engine]['seconds']}",
+                  file=sys.stderr)
+        first = results[args.engines[0]]
+        raw = _raw_throughput(first["out"], first["embedder"])
+        for engine, r in results.items():
+            same = ""
+            if engine != "local" and "local" in results:
+                ok, diff = _same(results["local"]["out"], r["out"])
+                same = f"{'yes' if ok else 'NO'} (max sentiment diff {diff:.1e})"
+            unique_rate = r["unique_texts"] / r["wall"]
+            rows.append({
+                "records": n, "engine": engine, "mentions": r["counts"]["mentions"],
+                "unique texts": r["unique_texts"], "wall s": round(r["wall"], 1),
+                "mentions/s": round(r["counts"]["mentions"] / r["wall"]),
+                "unique/s": round(unique_rate), f"raw {r['embedder']}/s": round(raw),
+                "unique/raw": f"{unique_rate / raw:.0%}",
+                "peak RSS main GB": round(r["peak_rss_main"] / 1e9, 2),
+                "peak RSS tree GB": round(r["peak_rss_tree"] / 1e9, 2),
+                "vs local": (f"{r['wall'] / results['local']['wall']:.2f}x"
+                             if engine != "local" and "local" in results else ""),
+                "identical to local": same,
+            })
+    import pandas as pd
+
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        _child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
+    else:
+        main()

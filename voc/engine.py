@@ -1,0 +1,662 @@
+"""Streaming and distributed execution of the pipeline, for dumps that do not fit in memory.
+
+:func:`run_streaming` does what :func:`voc.pipeline.run_file` does, in two
+passes over chunks of the input, so that peak memory grows with the chunk
+size, the theme-fitting sample and the number of themes, not with the dump:
+
+1. **Pass 1** reads the input with :func:`voc.io.iter_feedback`, detects
+   languages and segments every chunk, stages the chunk to disk (Parquet, in
+   the temporary output folder) and keeps a seeded reservoir sample of
+   ``config.fit_sample`` mentions. The :class:`~voc.themes.ThemeModel` is
+   fitted once on that sample.
+2. **Pass 2** embeds each staged chunk (through the embedding cache, so the
+   sample is not embedded twice), assigns themes, scores sentiment,
+   aggregates records and appends row groups to ``records.parquet`` and
+   ``mentions.parquet``.
+
+The small tables (``themes.csv``, ``touchpoints.csv``, ``pain_points.csv``)
+are then computed from the written Parquet files, reading only the columns
+they need (never the text); the pain-point quotes come from a bounded set of
+candidates kept during pass 2. Everything is written into a temporary folder
+that replaces ``out_dir`` at the end (:func:`voc._atomic.atomic_dir`).
+
+The per-chunk work (segmentation in pass 1; embedding, theme assignment and
+sentiment in pass 2) runs either in this process (``engine="local"``) or on
+a Dask distributed cluster (``engine="dask"``): a
+:class:`~dask.distributed.LocalCluster` by default, or an existing cluster
+given by ``scheduler``. Both engines run the same functions on the same
+chunks, so with the same seed they give identical results.
+
+With the whole input in one chunk and ``fit_sample`` at least the number of
+mentions, the outputs equal those of :func:`voc.pipeline.analyze`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import logging
+import re
+import shutil
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from . import columns as C
+from ._atomic import atomic_dir
+from .config import Config
+from .errors import ConfigError, InputError, ModelError
+from .pipeline import (MODEL_DIR, Analysis, _attach_themes, csv_safe, file_checksum,
+                       model_embedder, theme_table, versions)
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("local", "dask")
+DEFAULT_CHUNK_SIZE = 50_000
+DASK_WORKERS = 2
+"""Workers of the LocalCluster started when no ``scheduler`` is given."""
+QUOTES_N, QUOTES_CANDIDATES = 2, 20
+"""Quotes per pain point, and negative candidates kept per (touchpoint, theme)
+(:func:`voc.rank.rank_pain_points` looks at ``10 * n`` of them)."""
+_STAGE = ".stage"
+_RECORD_COLS = (C.VOC_ID, C.TOUCHPOINT, C.HAS_TEXT, C.NPS, C.CES, C.CSAT, C.SENTIMENT,
+                C.SENTIMENT_LABEL)
+_MENTION_COLS = (C.VOC_ID, C.THEME, C.SENTIMENT, C.SENTIMENT_LABEL)
+
+
+@dataclass
+class StreamResult:
+    """What :func:`run_streaming` returns: the small tables and the run record.
+
+    The large tables stay on disk: :meth:`load` reads the whole output folder
+    as an :class:`~voc.pipeline.Analysis` (only sensible when it fits in
+    memory); read columns of ``records.parquet`` / ``mentions.parquet``
+    with :func:`pandas.read_parquet` otherwise.
+    """
+
+    out_dir: Path
+    themes: pd.DataFrame
+    touchpoints: pd.DataFrame
+    pain_points: pd.DataFrame
+    run: dict[str, Any] = field(default_factory=dict)
+    model: Any = None
+
+    def load(self) -> Analysis:
+        return Analysis.load(self.out_dir)
+
+
+# ----------------------------------------------------------------------------- embedders by name
+
+
+def resolve_embedder(spec: Any) -> Any:
+    """An embedder from a name, a ``"module:Class"`` spec or an object.
+
+    ``"module:Class"`` imports ``module`` and calls ``Class()`` (an
+    embedder the package does not know, e.g. a test double or an in-house
+    model; on a cluster the module must be importable on every worker).
+    Anything else goes to :func:`voc.embed.get_embedder`.
+    """
+    from . import embed as E
+
+    if isinstance(spec, str) and re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", spec.strip()):
+        module, _, attr = spec.strip().partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except (ImportError, AttributeError) as e:
+            raise ConfigError(f"Cannot import embedder '{spec}' ({e}). Give an importable "
+                              f"'module:Class' or one of: {', '.join(E.EMBEDDERS)}.") from None
+        return factory()
+    return E.get_embedder(spec)
+
+
+_WORKER_STATE: dict[Any, Any] = {}
+"""Embedders and scorers built in this process, by spec (one per worker process)."""
+
+
+def _embedder(spec: Any) -> Any:
+    if not isinstance(spec, str):
+        return spec
+    if ("embedder", spec) not in _WORKER_STATE:
+        _WORKER_STATE["embedder", spec] = resolve_embedder(spec)
+    return _WORKER_STATE["embedder", spec]
+
+
+def _scorer(spec: Any, embedder_name: str) -> Any:
+    from . import sentiment as SN
+
+    if not isinstance(spec, str):
+        return spec
+    key = ("scorer", spec, embedder_name)
+    if key not in _WORKER_STATE:
+        _WORKER_STATE[key] = SN.get_scorer(spec, embedder_name=embedder_name)
+    return _WORKER_STATE[key]
+
+
+# ----------------------------------------------------------------------------- per-chunk work
+
+
+def segment_chunk(records: pd.DataFrame, *, unit: str = "sentence") -> tuple[list[str], pd.DataFrame]:
+    """Pass-1 work of one chunk: record languages and the mentions (voc_id, unit, text, language)."""
+    from . import segment as S
+
+    languages = list(S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist()))
+    frame = pd.DataFrame({C.VOC_ID: records[C.VOC_ID].to_numpy(), C.TEXT: records[C.TEXT].to_numpy(),
+                          C.LANGUAGE: languages})
+    mentions = S.segment(frame, unit=unit).reset_index(drop=True)
+    return languages, mentions
+
+
+def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: Any,
+                cache_dir: str | None = None) -> pd.DataFrame:
+    """Pass-2 work of one chunk: embed (through the cache), assign themes, score sentiment.
+
+    ``embedder`` and ``scorer`` are objects, or specs built once per process
+    (:func:`resolve_embedder`, :func:`voc.sentiment.get_scorer`). Returns
+    ``theme``, ``theme_prob``, ``sentiment``, ``sentiment_label`` aligned
+    with ``mentions``.
+    """
+    from . import embed as E
+
+    emb = _embedder(embedder)
+    texts = mentions[C.TEXT].tolist()
+    cache = E.default_cache(cache_dir)
+    try:
+        vectors = E.embed_texts(texts, emb, cache=cache)
+    finally:
+        if cache is not None:
+            cache.close()
+    ids, probs = model.assign(vectors)
+    scores = _scorer(scorer, emb.name).score(texts, embeddings=vectors,
+                                             languages=mentions[C.LANGUAGE].tolist())
+    return pd.DataFrame({
+        C.THEME: np.asarray(ids, dtype=int),
+        C.THEME_PROB: np.asarray(probs, dtype=float),
+        C.SENTIMENT: scores[C.SENTIMENT].to_numpy(dtype=float),
+        C.SENTIMENT_LABEL: scores[C.SENTIMENT_LABEL].to_numpy(),
+    })
+
+
+# ----------------------------------------------------------------------------- executors
+
+
+class _LocalEngine:
+    name = "local"
+
+    def map(self, fn: Callable, items: Iterable, **kwargs: Any) -> Iterator[Any]:
+        for item in items:
+            yield fn(item, **kwargs)
+
+    def share(self, obj: Any) -> Any:
+        return obj
+
+    def close(self) -> None:
+        pass
+
+
+class _DaskEngine:
+    """Ordered map over a Dask client with a bounded number of chunks in flight."""
+
+    name = "dask"
+
+    def __init__(self, scheduler: str | None, n_workers: int = DASK_WORKERS) -> None:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:
+            raise ModelError('The Dask engine needs dask.distributed, which is not installed. '
+                             'Install it with: pip install "voc[dask]"') from None
+        self.cluster = None
+        if scheduler:
+            try:
+                self.client = Client(scheduler, timeout="30s")
+            except (OSError, TimeoutError) as e:
+                raise ConfigError(f"Cannot connect to the Dask scheduler '{scheduler}' ({e}). Check "
+                                  "the address (tcp://host:8786) or leave --scheduler out to "
+                                  "start a local cluster.") from None
+        else:
+            self.cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                        dashboard_address=None)
+            self.client = Client(self.cluster)
+        n = len(self.client.scheduler_info().get("workers", {})) or n_workers
+        self.in_flight = 2 * n
+
+    def map(self, fn: Callable, items: Iterable, **kwargs: Any) -> Iterator[Any]:
+        pending: deque = deque()
+        for item in items:
+            pending.append(self.client.submit(fn, item, pure=False, **kwargs))
+            if len(pending) >= self.in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def share(self, obj: Any) -> Any:
+        """Send ``obj`` to every worker once; tasks then receive it by reference."""
+        return self.client.scatter(obj, broadcast=True)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def _engine(engine: str, scheduler: str | None) -> Any:
+    if engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(ENGINES)}. Got {engine!r}.")
+    if engine == "local":
+        if scheduler:
+            raise ConfigError("--scheduler needs --engine dask.")
+        return _LocalEngine()
+    return _DaskEngine(scheduler)
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class _Reservoir:
+    """Seeded uniform sample of ``size`` mentions without replacement, in input order.
+
+    Bottom-k sampling: every mention gets a pseudo-random priority from a
+    hash (splitmix64) of its position in the input and the seed, and the
+    ``size`` lowest priorities are kept. Unlike a sequential reservoir, the
+    sample does not depend on the chunk size or the engine. When there are
+    at most ``size`` mentions, all are kept.
+    """
+
+    def __init__(self, size: int, random_state: int) -> None:
+        self.size, self.seed, self.seen = size, int(random_state), 0
+        self.keys = np.zeros(0, dtype=np.uint64)
+        self.index = np.zeros(0, dtype=np.int64)
+        self.texts: list[str] = []
+        self.languages: list[str] = []
+
+    def _priority(self, index: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            z = index.astype(np.uint64) + np.uint64((self.seed + 1) * 0x9E3779B97F4A7C15 % 2**64)
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            return z ^ (z >> np.uint64(31))
+
+    def add(self, texts: list[str], languages: list[str]) -> None:
+        index = np.arange(self.seen, self.seen + len(texts), dtype=np.int64)
+        self.seen += len(texts)
+        keys = np.concatenate([self.keys, self._priority(index)])
+        index = np.concatenate([self.index, index])
+        texts, languages = self.texts + list(texts), self.languages + list(languages)
+        keep = np.arange(len(keys))
+        if len(keys) > self.size:
+            keep = np.sort(np.argpartition(keys, self.size - 1)[: self.size])
+        self.keys, self.index = keys[keep], index[keep]
+        self.texts = [texts[i] for i in keep]
+        self.languages = [languages[i] for i in keep]
+
+    def sample(self) -> tuple[list[str], list[str]]:
+        return list(self.texts), list(self.languages)  # kept in input order
+
+
+class _Quotes:
+    """Per (touchpoint, theme): the most negative mentions, as rank_pain_points picks them."""
+
+    def __init__(self) -> None:
+        self.cand: pd.DataFrame | None = None
+        self.seen = 0
+
+    def add(self, mentions: pd.DataFrame, touchpoints: np.ndarray) -> None:
+        m = mentions[(mentions[C.THEME] != C.NOISE) & (mentions[C.SENTIMENT_LABEL] == "negative")]
+        pos = np.flatnonzero(((mentions[C.THEME] != C.NOISE)
+                              & (mentions[C.SENTIMENT_LABEL] == "negative")).to_numpy())
+        m = pd.DataFrame({C.THEME: m[C.THEME].to_numpy(), C.TEXT: m[C.TEXT].to_numpy(),
+                          C.SENTIMENT: m[C.SENTIMENT].to_numpy(dtype=float),
+                          C.SENTIMENT_LABEL: "negative", "_order": pos + self.seen})
+        self.seen += len(mentions)
+        parts = [m.assign(_tp=C.ALL_TOUCHPOINTS)]
+        own = touchpoints[pos] != C.ALL_TOUCHPOINTS  # a touchpoint named "all" is the overall group
+        if own.any():
+            parts.append(m[own].assign(_tp=touchpoints[pos][own]))
+        if self.cand is not None:
+            parts.insert(0, self.cand)
+        cand = pd.concat(parts, ignore_index=True).sort_values(
+            [C.SENTIMENT, "_order"], kind="stable", na_position="last")
+        self.cand = cand.groupby(["_tp", C.THEME], sort=False).head(QUOTES_CANDIDATES)
+
+    def fill(self, pain: pd.DataFrame) -> pd.DataFrame:
+        from .rank import select_quotes
+
+        if self.cand is None or pain.empty:
+            return pain
+        groups = {k: g.sort_values("_order") for k, g in self.cand.groupby(["_tp", C.THEME])}
+        quotes = [select_quotes(groups[(tp, int(t))], n=QUOTES_N) if (tp, int(t)) in groups else ""
+                  for tp, t in zip(pain[C.TOUCHPOINT], pain[C.THEME])]
+        return pain.assign(quotes=quotes)
+
+
+class _Checksum:
+    """:func:`voc.pipeline.frame_checksum` of the concatenated chunks, computed chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.h = hashlib.sha256()
+        self.started = False
+
+    def add(self, df: pd.DataFrame) -> None:
+        if not self.started:
+            self.h.update("\x1f".join(map(str, df.columns)).encode())
+            self.started = True
+        self.h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+
+    def hexdigest(self) -> str:
+        return self.h.hexdigest()
+
+
+class _ParquetAppender:
+    """Append DataFrames as row groups of one Parquet file, schema fixed by the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.writer, self.schema = path, None, None
+
+    def write(self, df: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self.writer is None:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            fields = []
+            for f in table.schema:  # an all-empty first chunk must not fix a null type
+                if f.name == C.THEMES and pa.types.is_list(f.type) and pa.types.is_null(f.type.value_type):
+                    f = f.with_type(pa.list_(pa.int64()))
+                elif pa.types.is_null(f.type):
+                    f = f.with_type(pa.string())
+                fields.append(f)
+            self.schema = pa.schema(fields, metadata=table.schema.metadata)
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        try:
+            table = pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise InputError(f"A chunk of the input has column types that differ from the first "
+                             f"chunk ({e}). Give the column consistent values, or a larger "
+                             f"--chunk-size.") from None
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _prepare(chunk: pd.DataFrame, config: Config, redacted: Counter) -> pd.DataFrame:
+    """The load stage of :func:`voc.pipeline.analyze` on one chunk."""
+    records = chunk.reset_index(drop=True).copy()
+    records.attrs = {}  # mapping and rejects go to run.json, not into every row group
+    if C.TOUCHPOINT not in records.columns:
+        records[C.TOUCHPOINT] = C.ALL_TOUCHPOINTS
+    if C.HAS_TEXT not in records.columns:
+        records[C.HAS_TEXT] = records[C.TEXT].fillna("").astype(str).str.strip().ne("")
+    if config.redact:
+        from .privacy import redact_frame
+
+        records, counts = redact_frame(records, column=C.TEXT, patterns=config.redact_patterns)
+        redacted.update(counts)
+    return records
+
+
+# ----------------------------------------------------------------------------- the run
+
+
+def run_streaming(
+    source: str | Path | pd.DataFrame,
+    out_dir: str | Path,
+    *,
+    config: Config | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    engine: str = "local",
+    scheduler: str | None = None,
+    model: Any = None,
+    embedder: Any = None,
+    scorer: Any = None,
+    progress: bool = False,
+    **load_options: Any,
+) -> StreamResult:
+    """Analyse a feedback file of any size in bounded memory and write ``out_dir``.
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        What :func:`voc.io.load_feedback` reads. CSV/TSV (optionally
+        gzipped) and Parquet are read incrementally.
+    out_dir : path
+        Output folder, replaced atomically at the end (same files as
+        :func:`voc.pipeline.run_file`, plus ``model/``).
+    config : Config, optional
+        Run options; ``fit_sample`` (default 50,000) mentions are sampled
+        (seeded by ``random_state``) to fit the theme model.
+    chunk_size : int
+        Records per chunk (default 50,000): the unit of memory, of a Parquet
+        row group and of a Dask task.
+    engine : {"local", "dask"}
+        Where segmentation, embedding, theme assignment and sentiment run.
+    scheduler : str or None
+        Address of an existing Dask scheduler (``tcp://host:8786``); ``None``
+        with ``engine="dask"`` starts a LocalCluster of 2 single-threaded
+        worker processes for the run.
+    model : ThemeModel, optional
+        Assign to this fitted model (same theme ids) instead of fitting one;
+        pass 1 then keeps no sample.
+    embedder : str or Embedder, optional
+        Overrides ``config.embedder``: a name, a ``"module:Class"`` spec
+        (see :func:`resolve_embedder`) or an object (shipped to Dask workers
+        by pickling; prefer names for real models).
+    scorer : SentimentScorer, optional
+        Overrides ``config.sentiment`` (an object, shipped like ``embedder``).
+    progress : bool
+        Log one line per chunk at INFO level and show an embedding progress
+        bar while fitting.
+    **load_options
+        Passed to :func:`voc.io.iter_feedback` (column names, ``format``,
+        ``encoding``, ``on_error``, ``rejects_path``).
+
+    Returns
+    -------
+    StreamResult
+        ``themes``, ``touchpoints``, ``pain_points``, ``run``, ``model``.
+
+    Examples
+    --------
+    >>> from voc.sample import sample_path
+    >>> res = run_streaming(sample_path(), "out", chunk_size=500)   # doctest: +SKIP
+    >>> res.run["counts"]["records"]                                # doctest: +SKIP
+    2000
+    """
+    from . import embed as E
+    from . import rank as R
+    from . import segment as S
+    from . import sentiment as SN
+    from .io import iter_feedback
+    from .themes import ThemeModel, load_edits
+
+    config = config or Config()
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
+    start = time.perf_counter()
+    seconds: dict[str, float] = {}
+    warnings_: list[str] = []
+    redacted: Counter = Counter()
+    runner = _engine(engine, scheduler)
+    out_dir = Path(out_dir)
+    try:
+        with atomic_dir(out_dir) as tmp:
+            stage = tmp / _STAGE
+            stage.mkdir()
+
+            # ---- pass 1: read, segment, stage, sample
+            t0 = time.perf_counter()
+            reservoir = _Reservoir(config.fit_sample, config.random_state) if model is None else None
+            checksum, languages, mention_langs = _Checksum(), Counter(), set()
+            n_chunks = n_records = n_with_text = n_mentions = n_rejected = 0
+            first: pd.DataFrame | None = None
+            dates: list[Any] = []
+
+            def chunks() -> Iterator[pd.DataFrame]:
+                nonlocal first, n_rejected
+                for chunk in iter_feedback(source, chunk_size=chunk_size, ces_scale=config.ces_scale,
+                                           csat_scale=config.csat_scale, **load_options):
+                    first = chunk if first is None else first
+                    n_rejected += len(chunk.attrs.get("voc_rejects", ()))
+                    checksum.add(chunk)
+                    records = _prepare(chunk, config, redacted)
+                    pending.append(records)
+                    yield records[[C.VOC_ID, C.TEXT]]
+
+            pending: deque = deque()
+            for langs, ments in runner.map(segment_chunk, chunks(), unit=config.unit):
+                records = pending.popleft()
+                records[C.LANGUAGE] = langs
+                records.to_parquet(stage / f"records-{n_chunks:06d}.parquet", index=False)
+                ments.to_parquet(stage / f"mentions-{n_chunks:06d}.parquet", index=False)
+                if reservoir is not None:
+                    reservoir.add(ments[C.TEXT].tolist(), ments[C.LANGUAGE].tolist())
+                mention_langs.update(ments[C.LANGUAGE].unique().tolist())
+                languages.update(records[C.LANGUAGE].value_counts().to_dict())
+                n_chunks += 1
+                n_records += len(records)
+                n_with_text += int(records[C.HAS_TEXT].sum())
+                n_mentions += len(ments)
+                if C.DATE in records.columns and records[C.DATE].notna().any():
+                    dates += [records[C.DATE].min(), records[C.DATE].max()]
+                if (C.CES in records.columns and records[C.CES].notna().any()
+                        and not config.ces_configured and not warnings_):
+                    warnings_.append(
+                        f"CES scale and direction not configured; assumed {config.ces_scale[0]}-"
+                        f"{config.ces_scale[1]}, {config.ces_direction.replace('_', ' ')}. "
+                        "Set ces_scale/ces_direction (--ces-scale, --ces-direction) to make it explicit."
+                    )
+                    log.warning(warnings_[-1])
+                if progress:
+                    log.info("pass 1: chunk %d, %d records, %d mentions", n_chunks, n_records, n_mentions)
+            seconds["read_segment"] = round(time.perf_counter() - t0, 3)
+            if n_mentions == 0:
+                raise InputError(
+                    "No record has any text to analyse "
+                    f"({n_records} records, all empty). Check --text-col."
+                )
+
+            # ---- fit the theme model once, on the sample
+            t0 = time.perf_counter()
+            if embedder is None:
+                name = config.embedder or (model_embedder(model) if model is not None else None)
+                embedder = name or E.default_embedder_name(sorted(mention_langs))
+            emb = _embedder(embedder)
+            if model is not None and model_embedder(model) not in (None, emb.name):
+                raise ModelError(
+                    f"The theme model was fitted on '{model_embedder(model)}' embeddings but this run "
+                    f"uses '{emb.name}'. Use --embedder {model_embedder(model)} or fit a new model."
+                )
+            if model is None:
+                texts, langs = reservoir.sample()
+                cache = E.default_cache(config.cache_dir)
+                try:
+                    vectors = E.embed_texts(texts, emb, cache=cache, progress=progress)
+                finally:
+                    if cache is not None:
+                        cache.close()
+                tokens = S.keyword_tokens(texts, langs)
+                model = ThemeModel(min_theme_size=config.min_theme_size,
+                                   random_state=config.random_state).fit(vectors, texts, tokens,
+                                                                         languages=langs)
+                model.embedder_name_ = emb.name
+                del vectors, tokens, texts, langs, reservoir
+            if config.edits:
+                model.apply_edits(load_edits(config.edits))
+            seconds["fit"] = round(time.perf_counter() - t0, 3)
+
+            # ---- pass 2: embed, assign, score, write row groups
+            t0 = time.perf_counter()
+            scorer = scorer if scorer is not None else config.sentiment
+            scorer_name = getattr(_scorer(scorer, emb.name), "name", type(scorer).__name__)
+            shared = runner.share(model)
+            records_out = _ParquetAppender(tmp / "records.parquet")
+            mentions_out = _ParquetAppender(tmp / "mentions.parquet")
+            quotes = _Quotes()
+            ship = embedder if (engine == "local" or isinstance(embedder, str)) else emb
+            staged = (pd.read_parquet(stage / f"mentions-{i:06d}.parquet") for i in range(n_chunks))
+            try:
+                for i, scored in enumerate(runner.map(score_chunk, staged, model=shared, embedder=ship,
+                                                      scorer=scorer, cache_dir=config.cache_dir)):
+                    ments = pd.read_parquet(stage / f"mentions-{i:06d}.parquet")
+                    records = pd.read_parquet(stage / f"records-{i:06d}.parquet")
+                    for col in scored.columns:
+                        ments[col] = scored[col].to_numpy()
+                    records = records.join(SN.aggregate_records(ments), on=C.VOC_ID)
+                    records = _attach_themes(records, ments)
+                    tp = records.set_index(C.VOC_ID)[C.TOUCHPOINT].astype(object)
+                    tp = tp.where(tp.notna(), R.UNKNOWN_TOUCHPOINT).map(str)
+                    quotes.add(ments, ments[C.VOC_ID].map(tp).to_numpy(dtype=object))
+                    records_out.write(records)
+                    mentions_out.write(ments)
+                    if progress:
+                        log.info("pass 2: chunk %d of %d written", i + 1, n_chunks)
+            finally:
+                records_out.close()
+                mentions_out.close()
+            shutil.rmtree(stage)
+            seconds["embed_assign_score"] = round(time.perf_counter() - t0, 3)
+
+            # ---- small tables from the written Parquet (no text)
+            t0 = time.perf_counter()
+            rec = _read_columns(tmp / "records.parquet", _RECORD_COLS)
+            men = _read_columns(tmp / "mentions.parquet", _MENTION_COLS)
+            themes = theme_table(model, men, n_records=len(rec))
+            touchpoints = R.touchpoint_summary(rec, config=config)
+            pain_points = quotes.fill(R.rank_pain_points(rec, men, themes, config=config))
+            counts = {
+                "records": n_records,
+                "records_with_text": n_with_text,
+                "mentions": n_mentions,
+                "themes": int((themes[C.THEME] != C.NOISE).sum()),
+                "unassigned_mentions": int((men[C.THEME] == C.NOISE).sum()),
+                "rejected_rows": n_rejected,
+            }
+            del rec, men
+            for name, table in (("themes", themes), ("touchpoints", touchpoints),
+                                ("pain_points", pain_points)):
+                csv_safe(table).to_csv(tmp / f"{name}.csv", index=False)
+            model.save(tmp / MODEL_DIR)
+            seconds["rank"] = round(time.perf_counter() - t0, 3)
+            seconds["total"] = round(time.perf_counter() - start, 3)
+
+            run = {
+                "voc_version": __version__,
+                "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
+                "config": config.to_dict(),
+                "engine": {"name": runner.name, "chunk_size": chunk_size, "chunks": n_chunks,
+                           "scheduler": scheduler},
+                "embedder": emb.name,
+                "sentiment_scorer": scorer_name,
+                "mapping": first.attrs.get("voc_mapping", {}) if first is not None else {},
+                "input_sha256": checksum.hexdigest(),
+                "counts": counts,
+                "languages": dict(languages.most_common()),
+                "date_range": [str(min(dates)), str(max(dates))] if dates else None,
+                "seconds": seconds,
+                "versions": versions(),
+                "warnings": warnings_,
+            }
+            if config.redact:
+                run["redaction"] = {k: int(v) for k, v in redacted.items()}
+            if not isinstance(source, pd.DataFrame):
+                run["input"] = {"path": str(source), "sha256": file_checksum(source)}
+            (tmp / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False, default=str),
+                                          encoding="utf-8")
+    finally:
+        runner.close()
+    return StreamResult(out_dir, themes, touchpoints, pain_points, run, model)
+
+
+def _read_columns(path: Path, wanted: tuple[str, ...]) -> pd.DataFrame:
+    """Only the ``wanted`` columns (those present) of a Parquet file."""
+    import pyarrow.parquet as pq
+
+    names = set(pq.ParquetFile(path).schema_arrow.names)
+    return pd.read_parquet(path, columns=[c for c in wanted if c in names])
