@@ -37,7 +37,7 @@ from voc.io import load_feedback
 from voc.pipeline import Analysis, analyze
 from tests.conftest import FakeEmbedder
 
-FUZZ = settings(max_examples=25, deadline=None, derandomize=True,
+FUZZ = settings(max_examples=25, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 HOSTILE = [
@@ -62,7 +62,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FakeScorer:
-    """Deterministic sentiment without a model: 'bad'/'crash' negative."""
+    """Deterministic sentiment without a model: 'bad', 'crash' or 'late' is negative."""
 
     name = "fake-scorer"
 
@@ -177,7 +177,7 @@ def test_arbitrary_frames_load_or_fail_clearly(header, cells, fmt, on_error):
 
 @FUZZ
 @given(data=st.binary(max_size=400), prefix=st.sampled_from([b"", b"text\n", b"\xef\xbb\xbftext,id\r\n",
-                                                               b'{"text": "', b'[{"text": 1}, ']),
+                                                               b'{"text": "', b'[{"text": 1}, ', b"[" * 3000]),
        fmt=st.sampled_from(FORMATS), gz=st.booleans())
 def test_random_bytes_never_crash_the_loader(data, prefix, fmt, gz):
     blob = prefix + data
@@ -215,6 +215,20 @@ def test_a_loaded_frame_can_be_written_to_parquet(tmp_path):
     load_feedback(path).to_parquet(tmp_path / "out.parquet")
 
 
+def test_deeply_nested_json_fails_clearly(tmp_path):
+    # json.loads raises RecursionError (not a JSONDecodeError) from ~1,000 levels: a 10 kB file
+    deep = "[" * 5000 + "]" * 5000
+    path = tmp_path / "deep.json"
+    path.write_text(f'[{{"text": "ok", "x": {deep}}}]', encoding="utf-8")
+    with pytest.raises(InputError, match="nests JSON arrays or objects too deeply to read"):
+        load_feedback(path)
+    lines = tmp_path / "deep.jsonl"
+    lines.write_text(f'{{"text": "ok"}}\n{{"text": {deep}}}\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"line 2: invalid JSON \(arrays or objects nested too deeply\)"):
+        load_feedback(lines)
+    assert load_feedback(lines, on_error="skip")[C.TEXT].tolist() == ["ok"]
+
+
 def test_truncated_parquet_and_gzip_fail_clearly(tmp_path):
     good = _write(tmp_path / "good.parquet", "parquet", ["text"], [["hello"], ["world"]])
     cut = tmp_path / "cut.parquet"
@@ -239,6 +253,20 @@ def test_excel_csv_bom_crlf_quotes_and_trailing_line(tmp_path):
     assert df[C.TEXT].tolist() == ['She said "late", then left', "two\r\nlines, one record", "plain"]
     assert df[C.SOURCE_LINE].tolist() == [2, 3, 5]
     assert df.attrs["voc_mapping"][C.TEXT] == "text"  # BOM not part of the header name
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl"])
+def test_mixed_line_endings_between_records(tmp_path, fmt):
+    sep = "," if fmt == "csv" else "\t"
+    lines = (["text" + sep + "nps", "one\u2028still one" + sep + "1", "two" + sep + "2", "three" + sep + "3", ""]
+             if fmt != "jsonl" else
+             ['{"text": "one\u2028still one", "nps": 1}', '{"text": "two", "nps": 2}', '{"text": "three", "nps": 3}', ""])
+    ends = ["\n", "\r\n", "\r", "\n"] if fmt != "jsonl" else ["\r\n", "\n", "\r\n"]
+    path = tmp_path / f"mixed.{fmt}"
+    path.write_bytes("".join(a + b for a, b in zip(lines, ends)).encode("utf-8"))
+    df = _load_or_error(path)
+    assert df is not None and df[C.TEXT].tolist() == ["one\u2028still one", "two", "three"]
+    assert df[C.NPS].tolist() == [1, 2, 3]
 
 
 def test_excel_unicode_text_utf16_says_which_encoding(tmp_path):
@@ -405,7 +433,7 @@ CLI_ROW = st.tuples(FEEDBACK, st.sampled_from(["delivery", "=1+1", "<i>app</i>",
                                     + ["=NOW()", "0"]))
 
 
-@settings(max_examples=20, deadline=None, derandomize=True,
+@settings(max_examples=20, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(rows=st.lists(CLI_ROW, min_size=3, max_size=10), fmt=st.sampled_from(FORMATS),
        on_error=st.sampled_from(["skip", "skip", "fail"]), unit=st.sampled_from(["sentence", "record"]))
@@ -445,6 +473,27 @@ def _hostile_csv(path: Path, repeat: int = 3) -> Path:
     return _write(path, "csv", ["text", "touchpoint", "nps"], rows, bom=True, crlf=True, trailing=True)
 
 
+@FUZZ
+@given(cells=st.lists(TEXT, min_size=1, max_size=8))
+def test_csv_safe_neutralises_every_formula_start(cells):
+    from voc.pipeline import csv_safe
+
+    frame = pd.DataFrame({"text": cells, "n": range(len(cells))})
+    out = csv_safe(frame)
+    for before, after in zip(cells, out["text"]):
+        assert after == ("'" + before if before.startswith(FORMULA_START) else before)
+    assert out["n"].tolist() == list(range(len(cells)))  # numbers untouched
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "voc.pipeline.csv_safe does not prefix cells that start with a NUL byte; OWASP ASVS 1.2.10 lists "
+    "'\\0' with = + - @ tab as formula-start characters to escape"))
+def test_csv_safe_neutralises_a_leading_nul():
+    from voc.pipeline import csv_safe
+
+    assert csv_safe(pd.DataFrame({"text": ["\x00=1+1"]}))["text"].tolist() == ["'\x00=1+1"]
+
+
 def test_voc_run_neutralises_formulas_in_every_csv(tmp_path, monkeypatch):
     _fake_models(monkeypatch)
     path = _hostile_csv(tmp_path / "dump.csv")
@@ -474,6 +523,22 @@ def test_report_from_a_hostile_dump_shows_nothing_live(tmp_path, monkeypatch):
     md = paths["md"].read_text(encoding="utf-8")
     assert not re.search(r"(?<!\\)<[A-Za-z/!?]", md), "unescaped tag in the Markdown report"
     assert "\\<script\\>" in md  # shown, as text
+
+
+def test_weekly_report_with_redact_shows_no_personal_data_and_nothing_live(tmp_path, monkeypatch):
+    _fake_models(monkeypatch)
+    pii = " mail taro.yamada@example.com or call 090-1234-5678"
+    rows = [[t + (pii if i % 2 else ""), tp, n, "2026-11-16"] for i, (t, tp, n) in enumerate(HOSTILE_DUMP * 3)]
+    path = _write(tmp_path / "dump.csv", "csv", ["text", "touchpoint", "nps", "date"], rows)
+    result = CliRunner().invoke(main, ["run", str(path), "--store", str(tmp_path / "voc.duckdb"),
+                                       "--report", str(tmp_path / "rep"), "--redact", "--quiet"])
+    _assert_clean_exit(result, 0)
+    page = (tmp_path / "rep" / "report.html").read_text(encoding="utf-8")
+    md = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    for text in (page, md):
+        assert "taro.yamada" not in text and "090-1234-5678" not in text
+    assert "[EMAIL]" in page
+    assert "<script" not in page.lower() and not re.search(r"(?<!\\)<[A-Za-z/!?]", md)
 
 
 @pytest.mark.xfail(strict=True, reason=(

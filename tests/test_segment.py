@@ -280,3 +280,18 @@ def test_japanese_keywords_are_words_not_sentences(ja_nlp):
 def test_keyword_length_mismatch_is_an_input_error():
     with pytest.raises(InputError, match="got 2 texts but 1 languages"):
         keyword_tokens(["a", "b"], ["en"])
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("@SouthwestAir my bag never arrived", "my bag never arrived"),
+        ("配送が遅い #最悪 https://t.co/abc", "配送が遅い 最悪"),
+        ("mail me at a@b.com", "mail me at a@b.com"),  # e-mails are not handles
+        ("@shop", "@shop"),  # nothing else left: keep the text
+    ],
+)
+def test_model_text_drops_handles_urls_and_hash_signs(text, expected):
+    from voc.segment import model_text
+
+    assert model_text(text) == expected

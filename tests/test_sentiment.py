@@ -245,27 +245,20 @@ EN_CASES = [
     ("The delivery was fast and the driver was friendly.", "positive"),
     ("The app keeps crashing and support never replied.", "negative"),
     ("The checkout was not good.", "negative"),
+    ("Honestly, not bad at all.", "positive"),
     ("How do I change my delivery address?", "neutral"),
     ("I had to call four times to get my refund.", "negative"),
 ]
 JA_CASES = [
     ("配送が早くて、とても助かりました。", "positive"),
     ("アプリがすぐに落ちて、全然使えません。", "negative"),
-    ("接客が良くなかった。", "negative"),
-    ("あまり美味しくなかったです。", "negative"),
-    ("このアプリは使いやすくないです。", "negative"),
-    ("配送先の住所を変更する方法を教えてください。", "neutral"),
-    ("返金してもらうまでに五回も電話しました。", "negative"),
-]
-# Known misses of the shipped use-multilingual head (double negation, very short
-# Japanese sentences); strict xfail so an improved head makes these tests fail
-# until the cases are moved up. See docs/sentiment.md, "Known limits".
-USE_KNOWN_MISSES = [
-    ("Honestly, not bad at all.", "positive"),
-    ("味は悪くないです。", "positive"),
     ("サポートの対応は良くないです。", "negative"),
     ("接客が良くなかったです。", "negative"),
+    ("あまり美味しくなかったです。", "negative"),
+    ("味は悪くないです。", "positive"),
     ("最悪でした。", "negative"),
+    ("配送先の住所を変更する方法を教えてください。", "neutral"),
+    ("返金してもらうまでに五回も電話しました。", "negative"),
 ]
 CONTRAST = [
     ("The food was great", "but the service was terrible."),
@@ -294,8 +287,7 @@ def _labels(scorer, cases):
 
 @pytest.mark.slow
 def test_minilm_head_english_negation_and_effort(minilm_scorer):
-    cases = EN_CASES + [("Honestly, not bad at all.", "positive")]
-    assert _labels(minilm_scorer, cases) == dict(cases)
+    assert _labels(minilm_scorer, EN_CASES) == dict(EN_CASES)
 
 
 @pytest.mark.slow
@@ -303,13 +295,6 @@ def test_minilm_head_english_negation_and_effort(minilm_scorer):
 def test_use_head_negation_and_effort(use_scorer, cases):
     got = _labels(use_scorer, cases)
     assert got == dict(cases)
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known limit of the shipped use-multilingual head")
-@pytest.mark.parametrize(("text", "label"), USE_KNOWN_MISSES)
-def test_use_head_known_misses(use_scorer, text, label):
-    assert use_scorer.score([text])["sentiment_label"].iloc[0] == label
 
 
 @pytest.mark.slow
@@ -340,7 +325,7 @@ def test_minilm_head_sends_japanese_to_the_multilingual_head(minilm_scorer, use_
     got = minilm_scorer.score(texts, embeddings=E, languages=["en", "ja"])
     want = use_scorer.score(texts[1:])
     assert got["sentiment"].iloc[1] == pytest.approx(want["sentiment"].iloc[0], abs=1e-6)
-    assert got["sentiment_label"].iloc[1] == "negative"
+    assert got["sentiment_label"].iloc[1] == want["sentiment_label"].iloc[0] == "negative"
 
 
 @pytest.mark.slow

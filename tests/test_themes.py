@@ -250,3 +250,58 @@ def test_extend_finds_nothing_in_scattered_noise(fitted):
     n = model.n_themes_
     assert model.extend(scattered, ["x"] * 12, [["misc"]] * 12, min_theme_size=10) == []
     assert model.n_themes_ == n
+
+
+def test_extend_finds_tight_group_inside_loose_leftovers(fitted):
+    # a batch's leftovers: a tight new group next to a loose cloud; HDBSCAN
+    # allowed one cluster takes them all as one loose "theme", which fails the
+    # cohesion check; extend must then look inside it
+    X, _, texts, tokens = blobs((90, 60), centers_seed=7)
+    model = ThemeModel(n_components=None, min_theme_size=10).fit(X, texts, tokens)
+    X_new, _, texts_new, tokens_new = blobs((0, 0, 25), seed=5, centers_seed=7)
+    rng = np.random.default_rng(3)
+    center = X_new.mean(axis=0) + 0.5 * rng.normal(size=X.shape[1])
+    cloud = (center + rng.normal(scale=0.3, size=(40, X.shape[1]))).astype(np.float32)
+    X_left = np.vstack([X_new, cloud])
+    assert model.extend(X_left, texts_new + ["misc"] * 40, tokens_new + [["misc"]] * 40,
+                        min_theme_size=10) == [2]
+    ids, _ = model.assign(X_left)
+    assert (ids[:25] == 2).all()
+    assert (ids[25:] == -1).all()
+
+
+def _near_duplicate_blobs():
+    """Nine blobs; blob 8 is a shifted copy of blob 0 (same topic, other phrasing)."""
+    dim, rng = 24, np.random.default_rng(11)
+    centers = rng.normal(size=(9, dim))
+    centers[8] = centers[0] + 2.0 * rng.normal(size=dim) / np.sqrt(dim)
+    sizes = (40, 38, 36, 34, 32, 30, 28, 26, 24)
+    X = np.vstack([c + rng.normal(scale=0.15, size=(n, dim)) for c, n in zip(centers, sizes)])
+    y = np.repeat(np.arange(9), sizes)
+    return X.astype(np.float32), y, [f"t{i}" for i in range(len(y))], [[f"w{g}"] for g in y]
+
+
+def test_merge_duplicate_themes_is_consistent(tmp_path):
+    X, y, texts, tokens = _near_duplicate_blobs()
+    split = ThemeModel(n_components=None, min_theme_size=10, merge_zscore=None).fit(X, texts, tokens)
+    assert split.n_themes_ == 9  # HDBSCAN keeps the two phrasings apart
+    model = ThemeModel(n_components=None, min_theme_size=10).fit(X, texts, tokens)
+    assert model.n_themes_ == 8
+    merged = model.labels_[y == 0][0]
+    assert (model.labels_[np.isin(y, [0, 8])] == merged).all()
+    for g in range(1, 8):  # the other blobs stay separate themes
+        assert len(set(model.labels_[y == g])) == 1 and model.labels_[y == g][0] != merged
+    assert model.themes_["size"].tolist() == np.bincount(model.labels_[model.labels_ >= 0]).tolist()
+    assert model.themes_.set_index("theme").loc[merged, "keywords"] in ("w0; w8", "w8; w0")
+    np.testing.assert_array_equal(model.assign(X)[0], model.labels_)
+    back = ThemeModel.load(model.save(tmp_path / "m"))
+    assert back.get_params() == model.get_params()
+    np.testing.assert_array_equal(back.assign(X)[0], model.labels_)
+
+
+def test_merge_zscore_needs_many_themes_and_checks_value(fitted):
+    model, _, _ = fitted  # three themes: no pair can stand out, nothing merged
+    assert model.n_themes_ == 3
+    X, _, texts, tokens = blobs()
+    with pytest.raises(ConfigError, match=r"The 'merge_zscore' parameter of ThemeModel must be None or a float >= 0. Got -1 instead."):
+        ThemeModel(merge_zscore=-1).fit(X, texts, tokens)

@@ -531,7 +531,7 @@ def _read_jsonl(text: str, name: str) -> _Raw:
     try:  # fast path: one C-level parse of the whole file
         records = json.loads("[" + ",".join(line for _, line in numbered) + "]")
         ok = len(records) == len(numbered) and all(isinstance(r, dict) for r in records)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         ok = False
     starts, bad = [i for i, _ in numbered], []
     if not ok:  # slow path only to locate the malformed lines
@@ -542,6 +542,8 @@ def _read_jsonl(text: str, name: str) -> _Raw:
                 err = None if isinstance(rec, dict) else f"not a JSON object ({type(rec).__name__})"
             except json.JSONDecodeError as e:
                 err = f"invalid JSON ({e.msg} at column {e.colno})"
+            except RecursionError:
+                err = "invalid JSON (arrays or objects nested too deeply)"
             if err is None:
                 records.append(rec)
                 starts.append(i)
@@ -559,6 +561,11 @@ def _read_json(text: str, name: str) -> _Raw:
         raise InputError(
             f"File '{name}' is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}). "
             f"Fix it, or use --format jsonl for one JSON object per line."
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"File '{name}' nests JSON arrays or objects too deeply to read. Give one flat object "
+            f"per record."
         ) from None
     if not isinstance(data, list):
         raise InputError(

@@ -228,6 +228,7 @@ def analyze(
         )
     texts = mentions[C.TEXT].tolist()
     languages = mentions[C.LANGUAGE].tolist()
+    model_texts = [S.model_text(t) for t in texts]  # no @handles / URLs for the models
 
     with timer.stage("embed"):
         if embedder is None:
@@ -239,11 +240,11 @@ def analyze(
                 f"uses '{embedder.name}'. Use --embedder {model_embedder(model)} or fit a new model."
             )
         cache = E.default_cache(config.cache_dir)
-        embeddings = E.embed_texts(texts, embedder, cache=cache, progress=progress)
+        embeddings = E.embed_texts(model_texts, embedder, cache=cache, progress=progress)
 
     with timer.stage("themes"):
         if model is None:
-            tokens = S.keyword_tokens(texts, languages)
+            tokens = S.keyword_tokens(model_texts, languages)
             fit_idx = _fit_sample(len(texts), config.fit_sample, config.random_state)
             model = ThemeModel(
                 min_theme_size=config.min_theme_size, random_state=config.random_state
@@ -260,7 +261,7 @@ def analyze(
         emerging: list[int] = []
         if discover and model is not None:
             noise = np.flatnonzero(np.asarray(theme_ids) == C.NOISE)
-            tokens = S.keyword_tokens([texts[i] for i in noise], [languages[i] for i in noise])
+            tokens = S.keyword_tokens([model_texts[i] for i in noise], [languages[i] for i in noise])
             emerging = model.extend(
                 embeddings[noise], [texts[i] for i in noise], tokens,
                 languages=[languages[i] for i in noise],
@@ -274,7 +275,7 @@ def analyze(
     with timer.stage("sentiment"):
         if scorer is None:
             scorer = SN.get_scorer(config.sentiment, embedder_name=embedder.name)
-        scores = scorer.score(texts, embeddings=embeddings, languages=languages)
+        scores = scorer.score(model_texts, embeddings=embeddings, languages=languages)
         mentions[C.SENTIMENT] = scores[C.SENTIMENT].to_numpy(dtype=float)
         mentions[C.SENTIMENT_LABEL] = scores[C.SENTIMENT_LABEL].to_numpy()
         per_record = SN.aggregate_records(mentions)

@@ -688,6 +688,26 @@ def _en_keywords(doc, table, stop) -> list[str]:
     return out
 
 
+_HANDLE = re.compile(r"(?<![\w@])@\w+")
+_MODEL_URL = re.compile(r"(?:https?://|www\.)\S+")
+_SPACES = re.compile(r"\s+")
+
+
+def model_text(text: str) -> str:
+    """The text a model sees: ``@handles`` and URLs removed, ``#`` of hashtags dropped.
+
+    Social posts start with the brand's handle (``@SouthwestAir``) and carry
+    links; left in, they pull every post to the same brand cluster instead of
+    its topic. The mention's own text (quotes, outputs) is never changed.
+
+    >>> model_text("@shop_help my parcel is late #fail https://t.co/x1")
+    'my parcel is late fail'
+    """
+    original = _as_text(text)
+    stripped = _MODEL_URL.sub(" ", _HANDLE.sub(" ", original)).replace("#", " ").replace("＃", " ")
+    return _SPACES.sub(" ", stripped).strip() or original.strip()
+
+
 def keyword_tokens(
     texts: Sequence[str], languages: Sequence[str], *, batch_size: int = 512
 ) -> list[list[str]]:

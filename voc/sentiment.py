@@ -367,15 +367,16 @@ class EmbeddingHeadScorer:
                 f"({len(texts)}, {head.dim}); got {embeddings.shape}. Pass the embeddings of the "
                 f"same embedder and texts, or embeddings=None to embed here."
             )
-        scores = head.sentiment(embeddings)
+        out = _frame(head.sentiment(embeddings), head.neutral_band, index)
         if self.head_embedder == "minilm":  # MiniLM does not read Japanese
             ja = _japanese_mask(texts, languages)
             if ja.any():
                 log.info("Scoring %d Japanese texts with the %r head (MiniLM is English-only).",
                          ja.sum(), FALLBACK_EMBEDDER)
-                ja_scorer = EmbeddingHeadScorer(FALLBACK_EMBEDDER)
-                scores[ja] = ja_scorer.score([t for t, j in zip(texts, ja) if j])[SENTIMENT].to_numpy()
-        return _frame(scores, head.neutral_band, index)
+                ja_out = EmbeddingHeadScorer(FALLBACK_EMBEDDER).score([t for t, j in zip(texts, ja) if j])
+                out.loc[ja, SENTIMENT] = ja_out[SENTIMENT].to_numpy()  # boolean mask: positional
+                out.loc[ja, SENTIMENT_LABEL] = ja_out[SENTIMENT_LABEL].to_numpy()
+        return out
 
 
 def _japanese_mask(texts: list[str], languages) -> np.ndarray:

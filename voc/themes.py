@@ -83,6 +83,12 @@ class ThemeModel:
         ``None`` means ``min(5, min_theme_size)``.
     cluster_selection_method : {"eom", "leaf"}, default "eom"
         HDBSCAN cluster selection.
+    merge_zscore : float or None, default 4.0
+        Merge duplicate themes (the same topic split by language or
+        phrasing): two themes merge when their centroid cosine similarity
+        is at least ``merge_zscore`` standard deviations above the mean
+        similarity of all theme pairs (see :func:`_merge_duplicates`).
+        ``None`` never merges.
     outlier_threshold : float, default 0.3
         Smallest similarity-weighted vote share of the nearest references for
         a point to join a theme; below it the point is noise (-1).
@@ -133,6 +139,7 @@ class ThemeModel:
         n_neighbors: int = 15,
         min_samples: int | None = None,
         cluster_selection_method: str = "eom",
+        merge_zscore: float | None = 4.0,
         outlier_threshold: float = 0.3,
         noise_quantile: float = 0.01,
         n_assign_neighbors: int = 10,
@@ -147,6 +154,7 @@ class ThemeModel:
         self.n_neighbors = n_neighbors
         self.min_samples = min_samples
         self.cluster_selection_method = cluster_selection_method
+        self.merge_zscore = merge_zscore
         self.outlier_threshold = outlier_threshold
         self.noise_quantile = noise_quantile
         self.n_assign_neighbors = n_assign_neighbors
@@ -159,7 +167,7 @@ class ThemeModel:
     # ------------------------------------------------------------------ params
     _PARAMS = (
         "min_theme_size", "n_components", "n_neighbors", "min_samples",
-        "cluster_selection_method", "outlier_threshold", "noise_quantile",
+        "cluster_selection_method", "merge_zscore", "outlier_threshold", "noise_quantile",
         "n_assign_neighbors", "max_references", "n_keywords", "n_label_words",
         "n_exemplars", "random_state",
     )
@@ -191,6 +199,9 @@ class ThemeModel:
             raise bad("random_state", "an int")
         if self.cluster_selection_method not in ("eom", "leaf"):
             raise bad("cluster_selection_method", "one of 'eom', 'leaf'")
+        v = self.merge_zscore
+        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf):
+            raise bad("merge_zscore", "None or a float >= 0")
         for name in ("outlier_threshold", "noise_quantile"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
@@ -246,6 +257,7 @@ class ThemeModel:
         mcs = self.min_theme_size or default_min_theme_size(n)
         min_samples = self.min_samples or min(5, mcs)
         labels = _relabel_by_size(self._cluster(X, mcs, min_samples))
+        labels = _relabel_by_size(_merge_duplicates(X, labels, self.merge_zscore))
         k = int(labels.max()) + 1 if (labels >= 0).any() else 0
 
         # references: clustered points (seeded sample when too many), stored
@@ -328,7 +340,15 @@ class ThemeModel:
             # where one tight group alone is the typical case
             allow_single_cluster=getattr(self, "_allow_single_cluster", False),
         )
-        return np.asarray(clusterer.fit(Z).labels_, dtype=int)
+        labels = np.asarray(clusterer.fit(Z).labels_, dtype=int)
+        floor = getattr(self, "_min_cohesion", None)
+        if clusterer.allow_single_cluster and floor is not None and labels.max() == 0 \
+                and _cohesion(X, labels, 1)[0] < floor:
+            # the one "cluster" is the whole loose batch (HDBSCAN's root):
+            # look for the tight groups inside it instead
+            clusterer.allow_single_cluster = False
+            labels = np.asarray(clusterer.fit(Z).labels_, dtype=int)
+        return labels
 
     # ------------------------------------------------------------- the policy
     def _neighbours(self, X: np.ndarray, exclude: np.ndarray | None = None):
@@ -520,11 +540,12 @@ class ThemeModel:
         if len(X) < max(2 * mcs, 3):
             return []
         params = self.get_params() | {"min_theme_size": mcs}
-        sub = ThemeModel(**params)
-        sub._allow_single_cluster = True
-        sub.fit(X, texts, tokens, languages=languages)
         # keep only clusters as cohesive as the usual established theme
         floor = np.quantile(_cohesion(self._ref, self._ref_labels, self._k), 0.1) if self._k else 0.0
+        sub = ThemeModel(**params)
+        sub._allow_single_cluster = True
+        sub._min_cohesion = floor
+        sub.fit(X, texts, tokens, languages=languages)
         keep = np.flatnonzero(_cohesion(sub._ref, sub._ref_labels, sub.n_themes_) >= floor)
         if len(keep) < sub.n_themes_:
             sub = _subset_themes(sub, keep)
@@ -814,6 +835,43 @@ def _top_words(scores: np.ndarray, counts: np.ndarray, vocab: list[str], n: int)
     # highest score first; ties by higher count, then alphabetically
     order = sorted(present, key=lambda j: (-scores[j], -counts[j], vocab[j]))
     return [vocab[j] for j in order[:n]]
+
+
+def _merge_duplicates(X: np.ndarray, labels: np.ndarray, zscore: float | None) -> np.ndarray:
+    """Merge themes whose centroids are outliers in the theme-pair similarities.
+
+    The threshold is scale-aware: ``mean + zscore * std`` of the cosine
+    similarities of all pairs of theme centroids (original space), so it
+    adapts to the embedder (MiniLM and USE have different scales) and to the
+    data (in a one-domain corpus every theme is related and no pair stands
+    out). The most similar pair at or above the threshold merges (into the
+    larger, lower id), the merged centroid is recomputed from all members,
+    and this repeats. A z-score of 4 needs at least 18 pairs (7 themes) to be
+    reachable at all, so small fits are never merged.
+    """
+    k = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    if zscore is None or k < 3:
+        return labels
+    sums = np.vstack([X[labels == t].sum(axis=0) for t in range(k)]).astype(np.float64)
+    C = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+    off = (C @ C.T)[np.triu_indices(k, 1)]
+    threshold = off.mean() + zscore * off.std()
+    root = np.arange(k)
+    alive = list(range(k))
+    while len(alive) > 1:
+        A = sums[alive] / np.maximum(np.linalg.norm(sums[alive], axis=1, keepdims=True), 1e-12)
+        S = A @ A.T
+        np.fill_diagonal(S, -np.inf)
+        i, j = np.unravel_index(int(np.argmax(S)), S.shape)
+        if S[i, j] < threshold:
+            break
+        a, b = sorted((alive[i], alive[j]))
+        sums[a] += sums[b]
+        root[root == b] = a
+        alive.remove(b)
+    if len(alive) < k:
+        log.info("Merged %d duplicate themes (centroid cosine >= %.3f).", k - len(alive), threshold)
+    return np.where(labels >= 0, root[np.maximum(labels, 0)], NOISE)
 
 
 def _cohesion(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
