@@ -113,14 +113,15 @@ def _raw_throughput(out: Path, embedder_name: str) -> float:
 
 
 def _same(a: Path, b: Path) -> tuple[bool, float]:
-    """Identical theme assignments and tables; max |sentiment difference| of the mentions."""
+    """Identical assignments and tables?; max |sentiment difference|; share of equal theme ids."""
     import pandas as pd
 
     ma = pd.read_parquet(a / "mentions.parquet", columns=["theme", "sentiment"])
     mb = pd.read_parquet(b / "mentions.parquet", columns=["theme", "sentiment"])
     same = ma["theme"].equals(mb["theme"]) and all(
         (a / f).read_bytes() == (b / f).read_bytes() for f in ("themes.csv", "touchpoints.csv", "pain_points.csv"))
-    return same, float((ma["sentiment"] - mb["sentiment"]).abs().max())
+    agree = float((ma["theme"] == mb["theme"]).mean())
+    return same, float((ma["sentiment"] - mb["sentiment"]).abs().max()), agree
 
 
 def main() -> None:
@@ -161,8 +162,8 @@ def main() -> None:
         for engine, r in results.items():
             same = ""
             if engine != "local" and "local" in results:
-                ok, diff = _same(results["local"]["out"], r["out"])
-                same = f"{'yes' if ok else 'NO'} (max sentiment diff {diff:.1e})"
+                ok, diff, agree = _same(results["local"]["out"], r["out"])
+                same = f"{'yes' if ok else 'no'} (themes agree {agree:.2%}, max sentiment diff {diff:.1e})"
             unique_rate = r["unique_texts"] / r["wall"]
             rows.append({
                 "records": n, "engine": engine, "mentions": r["counts"]["mentions"],

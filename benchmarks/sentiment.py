@@ -150,6 +150,8 @@ def main(argv=None) -> int:
         def _embedder(name):
             return lambda texts: _embed_direct(texts, name)
 
+    from voc.segment import model_text
+
     sets = load_sets(args.n)
     rows = []
     for embedder in ("minilm", "use-multilingual"):
@@ -159,7 +161,8 @@ def main(argv=None) -> int:
         for name, df in sets.items():
             if embedder == "minilm" and name == "jrte_dev":
                 continue
-            texts = df["text"].tolist()
+            # what `voc run` does: the models see the text without @handles / URLs
+            texts = [model_text(t) for t in df["text"]]
             t0 = time.perf_counter()
             E = embed(texts)
             t1 = time.perf_counter()

@@ -165,6 +165,11 @@ def test_a_small_fit_sample_still_assigns_every_mention(files, tmp_path):
     mentions = pd.read_parquet(tmp_path / "out" / "mentions.parquet", columns=[C.THEME])
     assert len(mentions) == res.run["counts"]["mentions"] > 120
     assert res.model.labels_.shape == (120,)
+    # a saved model is reused as is: same theme ids for every mention
+    stream(files / "ids.csv", tmp_path / "again", config=CONFIG, chunk_size=70, save_model=tmp_path / "m")
+    stream(files / "ids.csv", tmp_path / "reuse", config=CONFIG, chunk_size=40, model_path=tmp_path / "m")
+    themes = [pd.read_parquet(tmp_path / d / "mentions.parquet")[C.THEME] for d in ("again", "reuse")]
+    pd.testing.assert_series_equal(*themes)
 
 
 def test_engine_options_are_checked(files, tmp_path, monkeypatch):
@@ -195,8 +200,10 @@ def test_dask_engine_matches_local(tmp_path):
     local = stream(tmp_path / "in.csv", tmp_path / "local", config=config, chunk_size=30)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
+        # the local run's model is shipped to the workers (UMAP is not bit-reproducible
+        # from fit to fit on every platform; the fit itself is the same driver code)
         remote = stream(tmp_path / "in.csv", tmp_path / "dask", config=config, chunk_size=30,
-                        engine="dask", scheduler=cluster.scheduler_address)
+                        engine="dask", scheduler=cluster.scheduler_address, model=local.model)
     assert remote.run["engine"]["name"] == "dask" and remote.run["engine"]["chunks"] == 4
     assert_same_outputs(tmp_path / "local", tmp_path / "dask")
     assert remote.run["counts"] == local.run["counts"]

@@ -163,9 +163,10 @@ def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: An
     with ``mentions``.
     """
     from . import embed as E
+    from .segment import model_text
 
     emb = _embedder(embedder)
-    texts = mentions[C.TEXT].tolist()
+    texts = [model_text(t) for t in mentions[C.TEXT].tolist()]  # no @handles / URLs, as analyze
     cache = E.default_cache(cache_dir)
     try:
         vectors = E.embed_texts(texts, emb, cache=cache)
@@ -414,6 +415,8 @@ def run_streaming(
     engine: str = "local",
     scheduler: str | None = None,
     model: Any = None,
+    model_path: str | Path | None = None,
+    save_model: str | Path | None = None,
     embedder: Any = None,
     scorer: Any = None,
     progress: bool = False,
@@ -444,6 +447,10 @@ def run_streaming(
     model : ThemeModel, optional
         Assign to this fitted model (same theme ids) instead of fitting one;
         pass 1 then keeps no sample.
+    model_path : path, optional
+        Load ``model`` from this folder (``ThemeModel.load``), as ``voc run --model``.
+    save_model : path, optional
+        Also write the model to this folder (atomically), as ``voc run --save-model``.
     embedder : str or Embedder, optional
         Overrides ``config.embedder``: a name, a ``"module:Class"`` spec
         (see :func:`resolve_embedder`) or an object (shipped to Dask workers
@@ -479,6 +486,8 @@ def run_streaming(
     config = config or Config()
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
+    if model_path is not None:
+        model = ThemeModel.load(model_path)
     start = time.perf_counter()
     seconds: dict[str, float] = {}
     warnings_: list[str] = []
@@ -555,18 +564,19 @@ def run_streaming(
                 )
             if model is None:
                 texts, langs = reservoir.sample()
+                model_texts = [S.model_text(t) for t in texts]
                 cache = E.default_cache(config.cache_dir)
                 try:
-                    vectors = E.embed_texts(texts, emb, cache=cache, progress=progress)
+                    vectors = E.embed_texts(model_texts, emb, cache=cache, progress=progress)
                 finally:
                     if cache is not None:
                         cache.close()
-                tokens = S.keyword_tokens(texts, langs)
+                tokens = S.keyword_tokens(model_texts, langs)
                 model = ThemeModel(min_theme_size=config.min_theme_size,
                                    random_state=config.random_state).fit(vectors, texts, tokens,
                                                                          languages=langs)
                 model.embedder_name_ = emb.name
-                del vectors, tokens, texts, langs, reservoir
+                del vectors, tokens, texts, model_texts, langs, reservoir
             if config.edits:
                 model.apply_edits(load_edits(config.edits))
             seconds["fit"] = round(time.perf_counter() - t0, 3)
@@ -574,7 +584,9 @@ def run_streaming(
             # ---- pass 2: embed, assign, score, write row groups
             t0 = time.perf_counter()
             scorer = scorer if scorer is not None else config.sentiment
-            scorer_name = getattr(_scorer(scorer, emb.name), "name", type(scorer).__name__)
+            scorer_obj = _scorer(scorer, emb.name)
+            scorer_name = getattr(scorer_obj, "name", type(scorer_obj).__name__)
+            band = getattr(scorer_obj, "neutral_band", SN.NEUTRAL_BAND)
             shared = runner.share(model)
             records_out = _ParquetAppender(tmp / "records.parquet")
             mentions_out = _ParquetAppender(tmp / "mentions.parquet")
@@ -588,7 +600,7 @@ def run_streaming(
                     records = pd.read_parquet(stage / f"records-{i:06d}.parquet")
                     for col in scored.columns:
                         ments[col] = scored[col].to_numpy()
-                    records = records.join(SN.aggregate_records(ments), on=C.VOC_ID)
+                    records = records.join(SN.aggregate_records(ments, neutral_band=band), on=C.VOC_ID)
                     records = _attach_themes(records, ments)
                     tp = records.set_index(C.VOC_ID)[C.TOUCHPOINT].astype(object)
                     tp = tp.where(tp.notna(), R.UNKNOWN_TOUCHPOINT).map(str)
@@ -651,6 +663,9 @@ def run_streaming(
                                           encoding="utf-8")
     finally:
         runner.close()
+    if save_model is not None:
+        with atomic_dir(Path(save_model)) as tmp:
+            model.save(tmp)
     return StreamResult(out_dir, themes, touchpoints, pain_points, run, model)
 
 

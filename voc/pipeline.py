@@ -119,7 +119,7 @@ class Analysis:
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     """Neutralise spreadsheet formulas in text cells before a CSV export.
 
-    A cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return is
+    A cell starting with ``=``, ``+``, ``-``, ``@``, tab, carriage return or NUL is
     prefixed with a single quote, as OWASP recommends, so a spreadsheet shows
     it as text instead of running it. Numbers are left alone.
     """
@@ -127,7 +127,7 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             s = out[col]
-            mask = s.notna() & s.astype(str).str.match(r"^[=+\-@\t\r]")
+            mask = s.notna() & s.astype(str).str.match(r"^[=+\-@\t\r\x00]")
             if mask.any():
                 out[col] = s.where(~mask, "'" + s.astype(str))
     return out
@@ -221,6 +221,12 @@ def analyze(
         records[C.LANGUAGE] = S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist())
         mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit)
         mentions = mentions.reset_index(drop=True)
+    if records.empty:
+        n_rejected = len(df.attrs.get("voc_rejects", ()))
+        raise InputError(
+            f"No records left to analyse: all {n_rejected} rows were rejected. "
+            "See the rejects file (--rejects) for the reasons and fix the input."
+        )
     if mentions.empty:
         raise InputError(
             "No record has any text to analyse "
@@ -278,7 +284,8 @@ def analyze(
         scores = scorer.score(model_texts, embeddings=embeddings, languages=languages)
         mentions[C.SENTIMENT] = scores[C.SENTIMENT].to_numpy(dtype=float)
         mentions[C.SENTIMENT_LABEL] = scores[C.SENTIMENT_LABEL].to_numpy()
-        per_record = SN.aggregate_records(mentions)
+        per_record = SN.aggregate_records(
+            mentions, neutral_band=getattr(scorer, "neutral_band", SN.NEUTRAL_BAND))
         records = records.join(per_record, on=C.VOC_ID)
 
     with timer.stage("rank"):
@@ -358,6 +365,7 @@ def _attach_themes(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFram
         .set_index(C.VOC_ID)[C.THEME]
     )
     out = records.copy()
+    lists = lists.to_dict()
     out[C.THEMES] = [lists.get(v, []) for v in out[C.VOC_ID]]
     out[C.PRIMARY_THEME] = out[C.VOC_ID].map(primary).fillna(C.NOISE).astype(int)
     return out
@@ -413,13 +421,9 @@ def run_file(
     :func:`voc.load_feedback`; ``model_path`` assigns to a saved theme model
     instead of fitting; ``save_model`` also writes the model there.
     """
-    from .io import load_feedback
-
     config = config or Config()
     start = time.perf_counter()
-    df = load_feedback(
-        source, ces_scale=config.ces_scale, csat_scale=config.csat_scale, **load_options
-    )
+    df = load_for_run(source, config=config, **load_options)
     model = None
     if model_path is not None:
         from .themes import ThemeModel
@@ -435,6 +439,31 @@ def run_file(
         with atomic_dir(save_model) as tmp:
             analysis.model.save(tmp)
     return analysis
+
+
+def load_for_run(source: Any, *, config: Config, **load_options: Any) -> pd.DataFrame:
+    """:func:`voc.load_feedback` with the run's scales, and redacted rejects.
+
+    With ``config.redact`` the rejects file must not leak what the run
+    redacts: it is written here, after redacting every text field of the
+    rejected rows, and only when the load succeeds (with ``--on-error skip``);
+    a failing load then writes no rejects file.
+    """
+    from .io import load_feedback, rejects
+
+    rejects_path = load_options.pop("rejects_path", None) if config.redact else None
+    df = load_feedback(source, ces_scale=config.ces_scale, csat_scale=config.csat_scale, **load_options)
+    if rejects_path is not None:
+        from ._atomic import atomic_path
+        from .privacy import redact
+
+        frame = rejects(df).copy()
+        for col in frame.columns:
+            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
+                frame[col], _ = redact(frame[col].astype(object), patterns=config.redact_patterns)
+        with atomic_path(rejects_path) as tmp:
+            frame.to_csv(tmp, index=False)
+    return df
 
 
 def file_checksum(path: str | Path) -> str:
@@ -529,10 +558,8 @@ def run_store(
     report (``report.html``, ``report.md``) over the whole store to
     ``report_dir``. Returns None when the store already held every record.
     """
-    from .io import load_feedback
-
     config = config or Config()
-    df = load_feedback(source, ces_scale=config.ces_scale, csat_scale=config.csat_scale, **load_options)
+    df = load_for_run(source, config=config, **load_options)
     analysis = run_incremental(df, store, config=config, progress=progress)
     if analysis is not None and out_dir is not None:
         analysis.save(out_dir)

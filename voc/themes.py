@@ -46,6 +46,7 @@ FORMAT_VERSION = 1
 MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 DUPLICATE_SIMILARITY = 0.9995
+COHESION_TRIM = 0.2  # share of least similar members left out of a theme's cohesion
 EDIT_KEYS = ("rename", "merge", "delete")
 LABEL_SEPARATOR = " / "
 KEYWORD_SEPARATOR = "; "
@@ -343,7 +344,7 @@ class ThemeModel:
         labels = np.asarray(clusterer.fit(Z).labels_, dtype=int)
         floor = getattr(self, "_min_cohesion", None)
         if clusterer.allow_single_cluster and floor is not None and labels.max() == 0 \
-                and _cohesion(X, labels, 1)[0] < floor:
+                and _cohesion(X, labels, 1, trim=COHESION_TRIM)[0] < floor:
             # the one "cluster" is the whole loose batch (HDBSCAN's root):
             # look for the tight groups inside it instead
             clusterer.allow_single_cluster = False
@@ -525,9 +526,10 @@ class ThemeModel:
         embeddings, texts, tokens, languages
             As in :meth:`fit`, for the unassigned mentions only.
         min_theme_size : int, optional
-            Smallest emerging theme. ``None`` means half the model's fitted
-            ``min_theme_size_``, at least 5: a new theme may start smaller
-            than an established one, but not from a handful of stray mentions.
+            Smallest emerging theme. ``None`` means the model's fitted
+            ``min_theme_size_``: a new theme must clear the same size bar as
+            the established ones (smaller groups of leftovers are too often
+            a few stray phrasings).
 
         Returns
         -------
@@ -536,17 +538,22 @@ class ThemeModel:
         """
         self._check_fitted()
         X = _as_embeddings(embeddings)
-        mcs = min_theme_size or max(5, self.min_theme_size_ // 2)
+        mcs = min_theme_size or self.min_theme_size_
         if len(X) < max(2 * mcs, 3):
             return []
         params = self.get_params() | {"min_theme_size": mcs}
-        # keep only clusters as cohesive as the usual established theme
-        floor = np.quantile(_cohesion(self._ref, self._ref_labels, self._k), 0.1) if self._k else 0.0
+        # keep only clusters as cohesive as the usual established theme; the
+        # trimmed cohesion ignores the few strays UMAP puts next to a young theme
+        floor = (float(np.quantile(_cohesion(self._ref, self._ref_labels, self._k, trim=COHESION_TRIM), 0.1))
+                 if self._k else 0.0)
         sub = ThemeModel(**params)
         sub._allow_single_cluster = True
         sub._min_cohesion = floor
         sub.fit(X, texts, tokens, languages=languages)
-        keep = np.flatnonzero(_cohesion(sub._ref, sub._ref_labels, sub.n_themes_) >= floor)
+        cohesion = _cohesion(sub._ref, sub._ref_labels, sub.n_themes_, trim=COHESION_TRIM)
+        keep = np.flatnonzero(cohesion >= floor)
+        log.info("extend: candidate themes of sizes %s, cohesion %s; kept those >= %.3f",
+                 sub._base_sizes.tolist(), np.round(cohesion, 3).tolist(), floor)
         if len(keep) < sub.n_themes_:
             sub = _subset_themes(sub, keep)
         j, k = sub.n_themes_, self.n_themes_
@@ -874,14 +881,19 @@ def _merge_duplicates(X: np.ndarray, labels: np.ndarray, zscore: float | None) -
     return np.where(labels >= 0, root[np.maximum(labels, 0)], NOISE)
 
 
-def _cohesion(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Per theme: mean cosine similarity of its points to their normalised centroid."""
+def _cohesion(X: np.ndarray, labels: np.ndarray, k: int, trim: float = 0.0) -> np.ndarray:
+    """Per theme: mean cosine similarity of its points to their normalised centroid.
+
+    ``trim`` leaves out that share of the least similar points (robust to a
+    few strays).
+    """
     out = np.zeros(k)
     for t in range(k):
         members = X[labels == t]
         if len(members):
             c = members.mean(axis=0)
-            out[t] = float((members @ (c / (np.linalg.norm(c) or 1.0))).mean())
+            sims = np.sort(members @ (c / (np.linalg.norm(c) or 1.0)))[::-1]
+            out[t] = float(sims[: max(1, int(np.ceil(len(sims) * (1 - trim))))].mean())
     return out
 
 
