@@ -7,7 +7,11 @@ Method (see ``docs/themes.md``):
 2. **Cluster** the reduced points with HDBSCAN (``min_samples`` smaller than
    ``min_cluster_size``, excess-of-mass selection). Themes are renumbered
    ``0..k-1`` by size, largest first; ``-1`` is noise.
-3. **Outlier policy** (the same rule in :meth:`ThemeModel.fit` and
+3. **Merge duplicate themes** (one complaint split by language or
+   phrasing): centroids whose cosine similarity is at least
+   ``merge_zscore`` standard deviations above the mean over all theme pairs
+   merge, before anything else is derived from the themes.
+4. **Outlier policy** (the same rule in :meth:`ThemeModel.fit` and
    :meth:`ThemeModel.assign`): a point is compared with the clustered training
    points ("references", kept in the original embedding space). Its
    ``n_assign_neighbors`` most similar references vote, weighted by cosine
@@ -16,7 +20,7 @@ Method (see ``docs/themes.md``):
    neighbours as a typical member of that theme (mean neighbour similarity at
    least the ``noise_quantile`` quantile of the members' own values).
    Otherwise it stays noise (``-1``). ``theme_prob`` is the vote share.
-4. **Label** every theme with class-based TF-IDF over keyword tokens
+5. **Label** every theme with class-based TF-IDF over keyword tokens
    (``tf(w, theme) * log(1 + mean words per theme / freq(w))``), and pick
    representative quotes closest to the theme centroid.
 
