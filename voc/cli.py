@@ -228,9 +228,10 @@ def demo(out_dir: str, top: int) -> None:
 def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
     """What ``voc run`` prints: counts, where the files are, top pain points per touchpoint."""
     counts = analysis.run["counts"]
+    seconds = analysis.run.get("seconds", {}).get("total")
     lines = [
         f"{counts['records']} records, {counts['mentions']} mentions, {counts['themes']} themes "
-        f"({counts['unassigned_mentions']} mentions unassigned) in {analysis.run['seconds'].get('total', 0):.1f}s",
+        f"({counts['unassigned_mentions']} mentions unassigned)" + (f" in {seconds:.1f}s" if seconds else ""),
         f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv touchpoints.csv pain_points.csv run.json",
     ]
     lines += analysis.run.get("warnings", [])

@@ -310,6 +310,15 @@ class ThemeModel:
         return self
 
     def _cluster(self, X: np.ndarray, mcs: int, min_samples: int) -> np.ndarray:
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread: multi-threaded BLAS sums in a varying order, and
+        # UMAP amplifies those last-bit differences (in the neighbour
+        # distances and its spectral start) into different layouts per process
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._cluster_single_threaded(X, mcs, min_samples)
+
+    def _cluster_single_threaded(self, X: np.ndarray, mcs: int, min_samples: int) -> np.ndarray:
         import hdbscan
 
         n = len(X)
