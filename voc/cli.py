@@ -165,22 +165,42 @@ def build_config(options: dict[str, Any]) -> Any:
               help="Assign to this saved theme model (same theme ids) instead of fitting a new one.")
 @click.option("--save-model", type=click.Path(file_okay=False), metavar="PATH",
               help="Also save the theme model to this folder.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default=None,
+              help="Stream the input in chunks with bounded memory (local), or over a Dask cluster "
+                   "(dask). Default: in memory, fine up to a few hundred thousand rows.")
+@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: an existing Dask scheduler "
+                                                     "(default: a local 2-worker cluster).")
+@click.option("--chunk-size", type=int, default=50_000, show_default=True,
+              help="Records per chunk with --engine.")
 @click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
 @click.option("--quiet", is_flag=True, help="No progress bars or tables.")
 @input_options
 @analysis_options
 def run(input: str, out_dir: str | None, store: str | None, report_dir: str | None,
-        model_path: str | None, save_model: str | None, top: int, quiet: bool, **options: Any) -> None:
+        model_path: str | None, save_model: str | None, engine: str | None, scheduler: str | None,
+        chunk_size: int, top: int, quiet: bool, **options: Any) -> None:
     """Find themes, sentiment and pain points in INPUT; write the tables to --out."""
     from .errors import ConfigError
     from .pipeline import run_file, run_store
 
     config = build_config(options)
+    if scheduler and engine != "dask":
+        raise ConfigError("--scheduler goes with --engine dask.")
+    if engine and store:
+        raise ConfigError("--engine does not go with --store yet: weekly runs are processed in memory.")
     if store is None:
         if out_dir is None or report_dir is not None:
             raise ConfigError("Missing --out DIR (or use --store PATH for weekly runs; --report needs --store).")
-        analysis = run_file(input, out_dir, config=config, model_path=model_path, save_model=save_model,
-                            progress=not quiet, **load_kwargs(options, scales=False))
+        if engine:
+            from .engine import run_streaming
+
+            analysis = run_streaming(input, out_dir, config=config, chunk_size=chunk_size, engine=engine,
+                                     scheduler=scheduler, model_path=model_path, save_model=save_model,
+                                     progress=not quiet, **load_kwargs(options, scales=False))
+        else:
+            analysis = run_file(input, out_dir, config=config, model_path=model_path,
+                                save_model=save_model, progress=not quiet,
+                                **load_kwargs(options, scales=False))
     else:
         if model_path or save_model:
             raise ConfigError("--model and --save-model do not go with --store: the store keeps its own model.")
