@@ -306,6 +306,7 @@ class ThemeModel:
         ]
         self._base_languages = _language_mix(languages, final, k)
         self.edits_ = _empty_edits()
+        self._frozen_words: dict[int, list[str]] = {}
         self._rebuild()
         return self
 
@@ -500,7 +501,11 @@ class ThemeModel:
         records = []
         for i, s in enumerate(survivors):
             parts = np.flatnonzero(target == s)
-            words = _top_words(scores[i], rows[i], self._vocab, self.n_keywords)
+            frozen = getattr(self, "_frozen_words", {})
+            if len(parts) == 1 and int(parts[0]) in frozen:  # keeps its words across extend()
+                words = list(frozen[int(parts[0])])
+            else:
+                words = _top_words(scores[i], rows[i], self._vocab, self.n_keywords)
             label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"theme {s}"
             label = self.edits_["rename"].get(s, label)
             quotes = _merge_exemplars([self._base_exemplars[p] for p in parts], self.n_exemplars)
@@ -572,6 +577,13 @@ class ThemeModel:
         j, k = sub.n_themes_, self.n_themes_
         if j == 0:
             return []
+        # established themes keep their keywords and labels: new classes
+        # would otherwise shift every theme's c-TF-IDF weights a little
+        target = self._id_map[1:]
+        for row in self.themes_.itertuples():
+            parts = np.flatnonzero(target == row.theme)
+            if len(parts) == 1 and row.keywords:
+                self._frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
         self._ref = np.vstack([self._ref, sub._ref])
         self._ref_labels = np.concatenate([self._ref_labels, sub._ref_labels + k])
         self._ref_probs = np.concatenate([self._ref_probs, sub._ref_probs])
@@ -617,6 +629,7 @@ class ThemeModel:
             "exemplars": self._base_exemplars,
             "languages": self._base_languages,
             "edits": _edits_to_json(self.edits_),
+            "frozen_keywords": {str(t): w for t, w in sorted(self._frozen_words.items())},
         }
         arrays = {
             "references": self._ref.astype(np.float16),
@@ -693,6 +706,8 @@ class ThemeModel:
             if meta.get("embedder_name") is not None:
                 model.embedder_name_ = str(meta["embedder_name"])
             model.edits_ = _validate_edits(meta["edits"], k, source=str(path / MODEL_JSON))
+            model._frozen_words = {int(t): [str(w) for w in words]
+                                   for t, words in meta.get("frozen_keywords", {}).items()}
         except ConfigError as exc:
             raise ModelError(f"Theme model {path} is corrupt: {exc} {fix}") from None
         except (KeyError, TypeError, ValueError, IndexError) as exc:
