@@ -53,7 +53,7 @@ from . import columns as C
 from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
-from .pipeline import (MODEL_DIR, Analysis, _attach_themes, csv_safe, file_checksum,
+from .pipeline import (MODEL_DIR, Analysis, _attach_themes, csv_safe, file_checksum, prepare_records,
                        model_embedder, theme_table, versions)
 
 log = logging.getLogger(__name__)
@@ -389,17 +389,9 @@ class _ParquetAppender:
 
 def _prepare(chunk: pd.DataFrame, config: Config, redacted: Counter) -> pd.DataFrame:
     """The load stage of :func:`voc.pipeline.analyze` on one chunk."""
-    records = chunk.reset_index(drop=True).copy()
+    records, counts = prepare_records(chunk, config=config)
     records.attrs = {}  # mapping and rejects go to run.json, not into every row group
-    if C.TOUCHPOINT not in records.columns:
-        records[C.TOUCHPOINT] = C.ALL_TOUCHPOINTS
-    if C.HAS_TEXT not in records.columns:
-        records[C.HAS_TEXT] = records[C.TEXT].fillna("").astype(str).str.strip().ne("")
-    if config.redact:
-        from .privacy import redact_frame
-
-        records, counts = redact_frame(records, column=C.TEXT, patterns=config.redact_patterns)
-        redacted.update(counts)
+    redacted.update(counts)
     return records
 
 

@@ -200,15 +200,7 @@ def analyze(
             from .io import load_feedback
 
             df = load_feedback(df)
-        records = df.reset_index(drop=True).copy()
-        if C.TOUCHPOINT not in records.columns:
-            records[C.TOUCHPOINT] = C.ALL_TOUCHPOINTS
-        if C.HAS_TEXT not in records.columns:
-            records[C.HAS_TEXT] = records[C.TEXT].fillna("").astype(str).str.strip().ne("")
-        if config.redact:
-            from .privacy import redact_frame
-
-            records, redacted = redact_frame(records, column=C.TEXT, patterns=config.redact_patterns)
+        records, redacted = prepare_records(df, config=config)
         if C.CES in records.columns and records[C.CES].notna().any() and not config.ces_configured:
             warnings_.append(
                 f"CES scale and direction not configured; assumed {config.ces_scale[0]}-"
@@ -321,6 +313,25 @@ def analyze(
     if config.redact:
         run["redaction"] = {k: int(v) for k, v in redacted.items()}
     return Analysis(records, mentions, themes, touchpoints, pain_points, run, model)
+
+
+def prepare_records(df: pd.DataFrame, *, config: Config) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The load stage on a loaded frame: default touchpoint, ``has_text``, redaction.
+
+    Returns the records (a copy, fresh index) and the redaction counts per
+    kind (empty when ``config.redact`` is off).
+    """
+    records = df.reset_index(drop=True).copy()
+    if C.TOUCHPOINT not in records.columns:
+        records[C.TOUCHPOINT] = C.ALL_TOUCHPOINTS
+    if C.HAS_TEXT not in records.columns:
+        records[C.HAS_TEXT] = records[C.TEXT].fillna("").astype(str).str.strip().ne("")
+    redacted: dict[str, int] = {}
+    if config.redact:
+        from .privacy import redact_frame
+
+        records, redacted = redact_frame(records, column=C.TEXT, patterns=config.redact_patterns)
+    return records, redacted
 
 
 def model_embedder(model: Any) -> str | None:
