@@ -33,7 +33,6 @@ mentions, the outputs equal those of :func:`voc.pipeline.analyze`.
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import logging
@@ -53,8 +52,8 @@ from . import columns as C
 from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
-from .pipeline import (MODEL_DIR, Analysis, _attach_themes, csv_safe, file_checksum, prepare_records,
-                       model_embedder, theme_table, versions)
+from .pipeline import (MODEL_DIR, Analysis, FrameChecksum, attach_themes, csv_safe, file_checksum,
+                       model_embedder, prepare_records, theme_table, versions)
 
 log = logging.getLogger(__name__)
 
@@ -336,23 +335,6 @@ class _Quotes:
         return pain.assign(quotes=quotes)
 
 
-class _Checksum:
-    """:func:`voc.pipeline.frame_checksum` of the concatenated chunks, computed chunk by chunk."""
-
-    def __init__(self) -> None:
-        self.h = hashlib.sha256()
-        self.started = False
-
-    def add(self, df: pd.DataFrame) -> None:
-        if not self.started:
-            self.h.update("\x1f".join(map(str, df.columns)).encode())
-            self.started = True
-        self.h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
-
-    def hexdigest(self) -> str:
-        return self.h.hexdigest()
-
-
 class _ParquetAppender:
     """Append DataFrames as row groups of one Parquet file, schema fixed by the first."""
 
@@ -494,7 +476,7 @@ def run_streaming(
             # ---- pass 1: read, segment, stage, sample
             t0 = time.perf_counter()
             reservoir = _Reservoir(config.fit_sample, config.random_state) if model is None else None
-            checksum, languages, mention_langs = _Checksum(), Counter(), set()
+            checksum, languages, mention_langs = FrameChecksum(), Counter(), set()
             n_chunks = n_records = n_with_text = n_mentions = n_rejected = 0
             first: pd.DataFrame | None = None
             dates: list[Any] = []
@@ -593,7 +575,7 @@ def run_streaming(
                     for col in scored.columns:
                         ments[col] = scored[col].to_numpy()
                     records = records.join(SN.aggregate_records(ments, neutral_band=band), on=C.VOC_ID)
-                    records = _attach_themes(records, ments)
+                    records = attach_themes(records, ments)
                     tp = records.set_index(C.VOC_ID)[C.TOUCHPOINT].astype(object)
                     tp = tp.where(tp.notna(), R.UNKNOWN_TOUCHPOINT).map(str)
                     quotes.add(ments, ments[C.VOC_ID].map(tp).to_numpy(dtype=object))

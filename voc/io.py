@@ -213,11 +213,7 @@ def load_feedback(
     out, problems = _convert(raw, mapping, id_given=id_col is not None,
                              ces_scale=ces_scale, csat_scale=csat_scale)
 
-    bad = np.zeros(len(out), dtype=bool)
-    reasons = pd.Series("", index=out.index, dtype=object)
-    for _, mask, reason in problems:
-        bad |= mask
-        reasons[mask] = np.where(reasons[mask] == "", reason, reasons[mask] + "; " + reason)
+    bad, reasons = _row_problems(out, problems)
     rejects = _rejects_frame(raw, bad, reasons)
     if rejects_path is not None:
         with atomic_path(rejects_path) as tmp:
@@ -299,11 +295,7 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
                     mapping = _resolve_mapping(list(raw.frame.columns), explicit)
                 out, problems = _convert(raw, mapping, id_given=explicit[C.VOC_ID] is not None,
                                          ces_scale=ces_scale, csat_scale=csat_scale, state=state)
-                bad = np.zeros(len(out), dtype=bool)
-                reasons = pd.Series("", index=out.index, dtype=object)
-                for _, mask, reason in problems:
-                    bad |= mask
-                    reasons[mask] = np.where(reasons[mask] == "", reason, reasons[mask] + "; " + reason)
+                bad, reasons = _row_problems(out, problems)
             rej = _rejects_frame(raw, bad, reasons)
             if len(rej) and on_error == "fail":
                 whole_file_error()
@@ -496,36 +488,77 @@ def _check_header(header: list[str], name: str) -> None:
         raise InputError(f"{name} has duplicate column names: {', '.join(dupes)}. Rename them so each is unique.")
 
 
-def _read_csv(text: str, delimiter: str, name: str, kind: str) -> _Raw:
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+def _csv_records(reader: Any, name: str, kind: str) -> tuple[list[str], Iterator[tuple]]:
+    """The stripped header, and an iterator over the records after it.
+
+    Each record is ``(start line, fields, None)``, or ``(start line, None,
+    bad entry)`` for a line with the wrong number of fields; blank lines are
+    skipped. A quoting error becomes an InputError naming its line.
+    """
+
+    def quoting_error(line: int, e: csv.Error) -> InputError:
+        return InputError(
+            f"Malformed {kind} in '{name}' at line {line}: {e}. Check the quoting of that line "
+            f"(a field with a quote, delimiter or newline must be quoted, quotes doubled)."
+        )
+
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as e:
+        raise quoting_error(1, e) from None
+
+    def records() -> Iterator[tuple]:
+        width, prev = len(header), reader.line_num
+        try:
+            for fields in reader:
+                start, prev = prev + 1, reader.line_num
+                if not fields:  # blank line
+                    continue
+                if len(fields) == width:
+                    yield start, fields, None
+                else:
+                    raw = dict(zip(header, fields[:width] + [""] * (width - len(fields))))
+                    yield start, None, (start, f"malformed {kind} line: {len(fields)} fields, header has {width}", raw)
+        except csv.Error as e:
+            raise quoting_error(prev + 1, e) from None
+
+    return header, records()
+
+
+def _csv_batches(header: list[str], records: Iterator[tuple], name: str,
+                 chunk_size: int | None = None) -> Iterator[_Raw]:
+    """Group :func:`_csv_records` into raw batches of ``chunk_size`` rows
+    (``None``: one batch of everything, possibly empty)."""
     rows: list[list[str]] = []
     starts: list[int] = []
     bad: list = []
-    prev = 0
-    try:
-        header = [h.strip() for h in next(reader)]
-        prev = reader.line_num
-        width = len(header)
-        for fields in reader:
-            start, prev = prev + 1, reader.line_num
-            if not fields:  # blank line
-                continue
-            if len(fields) == width:
-                rows.append(fields)
-                starts.append(start)
-            else:
-                raw = dict(zip(header, fields[:width] + [""] * (width - len(fields))))
-                bad.append((start, f"malformed {kind} line: {len(fields)} fields, header has {width}", raw))
-    except csv.Error as e:
-        raise InputError(
-            f"Malformed {kind} in '{name}' at line {prev + 1}: {e}. Check the quoting of that line "
-            f"(a field with a quote, delimiter or newline must be quoted, quotes doubled)."
-        ) from None
+
+    def batch() -> _Raw:
+        frame = (pd.DataFrame(rows, columns=header, dtype=object) if rows
+                 else pd.DataFrame(columns=header, dtype=object))
+        return _Raw(frame, np.asarray(starts, dtype=np.int64), "line", name, bad)
+
+    for start, fields, problem in records:
+        if problem is None:
+            rows.append(fields)
+            starts.append(start)
+        else:
+            bad.append(problem)
+        if chunk_size and len(rows) == chunk_size:
+            yield batch()
+            rows, starts, bad = [], [], []
+    if rows or bad or chunk_size is None:
+        yield batch()
+
+
+def _read_csv(text: str, delimiter: str, name: str, kind: str) -> _Raw:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header, records = _csv_records(reader, name, kind)
+    (raw,) = _csv_batches(header, records, name)
     _check_header(header, f"File '{name}'")
-    if not rows and not bad:
+    if raw.frame.empty and not raw.bad:
         raise InputError(f"File '{name}' has a header but no records. Add at least one record below the header.")
-    frame = pd.DataFrame(rows, columns=header, dtype=object) if rows else pd.DataFrame(columns=header, dtype=object)
-    return _Raw(frame, np.asarray(starts, dtype=np.int64), "line", name, bad)
+    return raw
 
 
 def _read_jsonl(text: str, name: str) -> _Raw:
@@ -675,33 +708,12 @@ def _csv_chunks(path: Path, gz: bool, encoding: str | None, fmt: str, chunk_size
         with (gzip.open(path, "rb") if gz else open(path, "rb")) as fb:
             reader = csv.reader(io.TextIOWrapper(fb, encoding=enc, newline=""),
                                 delimiter="," if fmt == "csv" else "\t", strict=True)
-            header = [h.strip() for h in next(reader)]
+            header, records = _csv_records(reader, name, kind)
             if len(set(header)) != len(header):
                 raise _NotStreamable
-            width, prev = len(header), reader.line_num
-            rows: list[list[str]] = []
-            starts: list[int] = []
-            bad: list = []
-            for fields in reader:
-                start, prev = prev + 1, reader.line_num
-                if not fields:
-                    continue
-                if len(fields) == width:
-                    rows.append(fields)
-                    starts.append(start)
-                else:
-                    raw = dict(zip(header, fields[:width] + [""] * (width - len(fields))))
-                    bad.append((start, f"malformed {kind} line: {len(fields)} fields, header has {width}", raw))
-                if len(rows) == chunk_size:
-                    yield _Raw(pd.DataFrame(rows, columns=header, dtype=object),
-                               np.asarray(starts, dtype=np.int64), "line", name, bad)
-                    rows, starts, bad = [], [], []
-            if rows or bad:
-                frame = (pd.DataFrame(rows, columns=header, dtype=object) if rows
-                         else pd.DataFrame(columns=header, dtype=object))
-                yield _Raw(frame, np.asarray(starts, dtype=np.int64), "line", name, bad)
-    except (LookupError, UnicodeDecodeError, csv.Error, StopIteration, OSError, EOFError):
-        raise _NotStreamable from None
+            yield from _csv_batches(header, records, name, chunk_size)
+    except (LookupError, UnicodeDecodeError, csv.Error, InputError, StopIteration, OSError, EOFError):
+        raise _NotStreamable from None  # load_feedback gives the whole-file message
 
 
 def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[_Raw]:
@@ -893,6 +905,16 @@ def _malformed_message(raw: _Raw) -> str:
     return (f"Malformed {kind} {raw.unit}s in '{raw.name}': {_where(lines, raw.unit)}, e.g. "
             f"{raw.unit} {lines[0]}: {reason.split(': ', 1)[1]}. Fix the quoting/format of those "
             f"{raw.unit}s or pass --on-error skip.")
+
+
+def _row_problems(out: pd.DataFrame, problems: list) -> tuple[np.ndarray, pd.Series]:
+    """Which rows have a problem, and their reasons joined by "; "."""
+    bad = np.zeros(len(out), dtype=bool)
+    reasons = pd.Series("", index=out.index, dtype=object)
+    for _, mask, reason in problems:
+        bad |= mask
+        reasons[mask] = np.where(reasons[mask] == "", reason, reasons[mask] + "; " + reason)
+    return bad, reasons
 
 
 def _rejects_frame(raw: _Raw, bad: np.ndarray, reasons: pd.Series) -> pd.DataFrame:

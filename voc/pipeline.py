@@ -25,7 +25,7 @@ from . import __version__
 from . import columns as C
 from ._atomic import atomic_dir
 from .config import Config
-from .errors import InputError, ModelError
+from .errors import InputError, ModelError, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def analyze(
         records = records.join(per_record, on=C.VOC_ID)
 
     with timer.stage("rank"):
-        records = _attach_themes(records, mentions)
+        records = attach_themes(records, mentions)
         themes = theme_table(model, mentions, n_records=len(records))
         touchpoints = R.touchpoint_summary(records, config=config)
         pain_points = R.rank_pain_points(records, mentions, themes, config=config)
@@ -364,7 +364,7 @@ def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.Dat
     return table[cols].sort_values(C.THEME, key=lambda s: s.where(s >= 0, 10**9)).reset_index(drop=True)
 
 
-def _attach_themes(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
+def attach_themes(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
     """Add ``themes`` (list of ids) and ``primary_theme`` (most mentioned) per record."""
     themed = mentions[mentions[C.THEME] != C.NOISE]
     lists = themed.groupby(C.VOC_ID)[C.THEME].agg(lambda s: sorted(set(int(t) for t in s)))
@@ -389,12 +389,28 @@ def _fit_sample(n: int, limit: int, random_state: int) -> np.ndarray:
     return np.sort(rng.choice(n, size=limit, replace=False))
 
 
+class FrameChecksum:
+    """SHA-256 of a frame's content (column names, then values, order-sensitive),
+    fed chunk by chunk: the chunks of a frame give the frame's checksum."""
+
+    def __init__(self) -> None:
+        self._h = hashlib.sha256()
+        self._started = False
+
+    def add(self, df: pd.DataFrame) -> "FrameChecksum":
+        if not self._started:
+            self._h.update("\x1f".join(map(str, df.columns)).encode())
+            self._started = True
+        self._h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
+        return self
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+
 def frame_checksum(df: pd.DataFrame) -> str:
     """SHA-256 of a frame's content (values and column names), order-sensitive."""
-    h = hashlib.sha256()
-    h.update("\x1f".join(map(str, df.columns)).encode())
-    h.update(pd.util.hash_pandas_object(df.astype(str), index=False).to_numpy().tobytes())
-    return h.hexdigest()
+    return FrameChecksum().add(df).hexdigest()
 
 
 def _date_range(records: pd.DataFrame) -> list[str] | None:
@@ -547,7 +563,7 @@ def _new_events(store: Any, events: list[dict]) -> list[dict]:
     """Drop lineage events the store already has (edits are replayed every run)."""
     try:
         seen = store.lineage()
-    except Exception:  # a new store has no lineage yet
+    except StoreError:  # a new store has no lineage yet
         return events
     have = {(int(r.theme), r.event, r.detail) for r in seen.itertuples()}
     return [e for e in events if (e["theme"], e["event"], e["detail"]) not in have]
@@ -595,7 +611,7 @@ def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
     records = store.records().drop(columns=["run_id"], errors="ignore")
     mentions = store.mentions().drop(columns=["run_id", C.DATE, C.TOUCHPOINT], errors="ignore")
     model = store.load_model()
-    records = _attach_themes(records.drop(columns=[C.THEMES, C.PRIMARY_THEME], errors="ignore"), mentions)
+    records = attach_themes(records.drop(columns=[C.THEMES, C.PRIMARY_THEME], errors="ignore"), mentions)
     themes = theme_table(model, mentions, n_records=len(records))
     run = {
         "voc_version": __version__,

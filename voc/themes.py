@@ -501,9 +501,8 @@ class ThemeModel:
         records = []
         for i, s in enumerate(survivors):
             parts = np.flatnonzero(target == s)
-            frozen = getattr(self, "_frozen_words", {})
-            if len(parts) == 1 and int(parts[0]) in frozen:  # keeps its words across extend()
-                words = list(frozen[int(parts[0])])
+            if len(parts) == 1 and int(parts[0]) in self._frozen_words:  # kept across extend()
+                words = list(self._frozen_words[int(parts[0])])
             else:
                 words = _top_words(scores[i], rows[i], self._vocab, self.n_keywords)
             label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"theme {s}"
