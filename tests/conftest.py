@@ -34,6 +34,21 @@ class FakeEmbedder:
         return out
 
 
+class BatchSensitiveEmbedder(FakeEmbedder):
+    """FakeEmbedder whose vectors move in the last bits with the batch they are in.
+
+    Like real models (padding, BLAS blocking): the same text embedded in
+    batches of different sizes gets vectors that differ by about 1e-7.
+    """
+
+    name = "fake-batch"
+
+    def embed(self, texts):
+        out = super().embed(texts)
+        out[:, 1] += np.float32(1e-7 * len(texts))
+        return out
+
+
 def _features(text: str):
     text = text.lower()
     words = re.findall(r"[a-z]{3,}", text)

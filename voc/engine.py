@@ -9,10 +9,13 @@ size, the theme-fitting sample and the number of themes, not with the dump:
    the temporary output folder) and keeps a seeded reservoir sample of
    ``config.fit_sample`` mentions. The :class:`~voc.themes.ThemeModel` is
    fitted once on that sample.
-2. **Pass 2** embeds each staged chunk (through the embedding cache, so the
-   sample is not embedded twice), assigns themes, scores sentiment,
-   aggregates records and appends row groups to ``records.parquet`` and
-   ``mentions.parquet``.
+2. **Pass 2a** embeds, chunk by chunk, the distinct texts that first occur
+   in that chunk into the embedding cache (:class:`_Owners`): every text is
+   embedded once, in the same batch whichever engine runs it. **Pass 2b**
+   reads each staged chunk's vectors from the cache, assigns themes, scores
+   sentiment, aggregates records and appends row groups to
+   ``records.parquet`` and ``mentions.parquet``. With the cache off
+   (``cache_dir=""``) pass 2a is skipped and each chunk embeds its own texts.
 
 The small tables (``themes.csv``, ``touchpoints.csv``, ``pain_points.csv``)
 are then computed from the written Parquet files, reading only the columns
@@ -25,7 +28,9 @@ sentiment in pass 2) runs either in this process (``engine="local"``) or on
 a Dask distributed cluster (``engine="dask"``): a
 :class:`~dask.distributed.LocalCluster` by default, or an existing cluster
 given by ``scheduler``. Both engines run the same functions on the same
-chunks, so with the same seed they give identical results.
+chunks, so with the same seed they give identical results (bit for bit when
+the workers share the embedding cache, as a LocalCluster does; see
+:class:`_Owners`).
 
 With the whole input in one chunk and ``fit_sample`` at least the number of
 mentions, the outputs equal those of :func:`voc.pipeline.analyze`.
@@ -150,6 +155,20 @@ def segment_chunk(records: pd.DataFrame, *, unit: str = "sentence") -> tuple[lis
                           C.LANGUAGE: languages})
     mentions = S.segment(frame, unit=unit).reset_index(drop=True)
     return languages, mentions
+
+
+def embed_chunk(texts: list[str], *, embedder: Any, cache_dir: str | None = None) -> int:
+    """Pass-2a work of one chunk: embed the texts it owns into the cache (see :class:`_Owners`)."""
+    from . import embed as E
+
+    cache = E.default_cache(cache_dir)
+    if cache is None:
+        return 0
+    try:
+        E.embed_texts(texts, _embedder(embedder), cache=cache)
+    finally:
+        cache.close()
+    return len(texts)
 
 
 def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: Any,
@@ -297,6 +316,36 @@ class _Reservoir:
 
     def sample(self) -> tuple[list[str], list[str]]:
         return list(self.texts), list(self.languages)  # kept in input order
+
+
+class _Owners:
+    """Which chunk embeds each distinct text: the first chunk it occurs in.
+
+    Embedders give a text vectors that differ in the last bits with the
+    batch it is embedded in (padding, BLAS blocking). The local engine runs
+    the chunks in order, so a text seen in an earlier chunk comes from the
+    cache; on Dask, chunks run at the same time and would embed it again in
+    another batch. So every engine first embeds, chunk by chunk, only the
+    texts that chunk owns (pass 2a, into the shared cache), and then reads
+    every vector from the cache (pass 2b): each text gets the same vector
+    from the same batch whatever ran where. Texts are tracked by a 64-bit
+    hash of what is embedded (the cache key), so memory stays at 8 bytes per
+    distinct text.
+    """
+
+    def __init__(self) -> None:
+        self.seen = np.zeros(0, dtype=np.uint64)
+
+    def take(self, texts: list[str]) -> list[str]:
+        """The texts of this chunk that no earlier chunk had, in first-occurrence order."""
+        if not texts:
+            return []
+        h = pd.util.hash_array(np.asarray(texts, dtype=object))
+        _, first = np.unique(h, return_index=True)
+        first = np.sort(first)
+        first = first[~np.isin(h[first], self.seen)]
+        self.seen = np.union1d(self.seen, h[first])
+        return [texts[i] for i in first]
 
 
 class _Quotes:
@@ -477,6 +526,7 @@ def run_streaming(
             t0 = time.perf_counter()
             reservoir = _Reservoir(config.fit_sample, config.random_state) if model is None else None
             checksum, languages, mention_langs = FrameChecksum(), Counter(), set()
+            owners = _Owners()
             n_chunks = n_records = n_with_text = n_mentions = n_rejected = 0
             first: pd.DataFrame | None = None
             dates: list[Any] = []
@@ -498,6 +548,9 @@ def run_streaming(
                 records[C.LANGUAGE] = langs
                 records.to_parquet(stage / f"records-{n_chunks:06d}.parquet", index=False)
                 ments.to_parquet(stage / f"mentions-{n_chunks:06d}.parquet", index=False)
+                keys = [S.model_text(t)[:E.MAX_CHARS] for t in ments[C.TEXT].tolist()]
+                pd.DataFrame({C.TEXT: owners.take(keys)}, dtype=object).to_parquet(
+                    stage / f"owned-{n_chunks:06d}.parquet", index=False)
                 if reservoir is not None:
                     reservoir.add(ments[C.TEXT].tolist(), ments[C.LANGUAGE].tolist())
                 mention_langs.update(ments[C.LANGUAGE].unique().tolist())
@@ -566,6 +619,14 @@ def run_streaming(
             mentions_out = _ParquetAppender(tmp / "mentions.parquet")
             quotes = _Quotes()
             ship = embedder if (engine == "local" or isinstance(embedder, str)) else emb
+            cache = E.default_cache(config.cache_dir)
+            if cache is not None:  # pass 2a: each distinct text embedded once, by its first chunk
+                cache.close()
+                owned = (pd.read_parquet(stage / f"owned-{i:06d}.parquet")[C.TEXT].tolist()
+                         for i in range(n_chunks))
+                for _ in runner.map(embed_chunk, owned, embedder=ship, cache_dir=config.cache_dir):
+                    pass
+            del owners
             staged = (pd.read_parquet(stage / f"mentions-{i:06d}.parquet") for i in range(n_chunks))
             try:
                 for i, scored in enumerate(runner.map(score_chunk, staged, model=shared, embedder=ship,
