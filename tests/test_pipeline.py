@@ -118,3 +118,51 @@ def test_csv_safe_neutralises_formulas_only_in_text():
     out = csv_safe(df)
     assert out["a"].tolist() == ["'=1+1", "'+cmd", "'-x", "'@SUM(A1)", "fine"]
     assert out["n"].tolist() == [-1, 2, 3, 4, 5]
+
+
+class _WordScorer:
+    """Sentiment from words, so that the test controls which mentions are negative."""
+
+    name = "words"
+
+    def score(self, texts, *, embeddings=None, languages=None):
+        neg = ("late", "delayed", "slow", "crash", "遅")
+        pos = ("fast", "early", "quick", "great", "早")
+        s = np.array([-1.0 if any(w in t.lower() for w in neg) else 1.0 if any(w in t.lower() for w in pos)
+                      else 0.0 for t in texts])
+        labels = np.where(s < 0, "negative", np.where(s > 0, "positive", "neutral"))
+        return pd.DataFrame({C.SENTIMENT: s, C.SENTIMENT_LABEL: labels})
+
+
+def test_split_polarity_reaches_the_theme_model():
+    from tests.conftest import FakeEmbedder
+
+    rng = np.random.default_rng(0)
+    filler = ["monday", "friday", "morning", "evening", "again", "today", "yesterday", "week",
+              "parcel", "order", "box", "courier"]
+
+    def some(k=4):
+        return " ".join(rng.choice(filler, k, replace=False))
+
+    # "late" and "fast" deliveries differ in one word; the filler words vary more than that
+    texts = ([f"delivery shipping {some()} late" for _ in range(40)]
+             + [f"delivery shipping {some()} fast" for _ in range(40)]
+             + [f"login screen phone app froze {some(2)}" for _ in range(30)]
+             + [f"checkout page takes promo code {some(2)}" for _ in range(30)])
+    df = voc.load_feedback(pd.DataFrame({"text": rng.permutation(texts),
+                                         "nps": rng.integers(0, 11, len(texts))}))
+
+    def run(**options):
+        return analyze(df, config=Config(cache_dir="", min_theme_size=10, **options),
+                       embedder=FakeEmbedder(), scorer=_WordScorer())
+
+    plain, split = run(), run(split_polarity=0.25)
+    assert plain.model.split_polarity is None and not (plain.model._pairs() >= 0).any()
+    assert split.model.split_polarity == 0.25 and (split.model._pairs() >= 0).sum() == 2
+    m = split.mentions
+    late, fast = (m[m[C.TEXT].str.contains(w)][C.THEME] for w in ("late", "fast"))
+    assert late.nunique() == fast.nunique() == 1 and late.iloc[0] != fast.iloc[0]
+    assert "late" in split.themes.set_index(C.THEME).loc[late.iloc[0], "label"]
+    assert plain.mentions[plain.mentions[C.TEXT].str.contains("late|fast")][C.THEME].nunique() == 1
+    with pytest.raises(voc.ConfigError, match=r"Config 'split_polarity' must be a share in \(0, 0.5\] or None. Got 0.9"):
+        Config(split_polarity=0.9)

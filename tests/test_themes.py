@@ -358,3 +358,52 @@ print(fits[0].max() >= 5, (fits[0] == fits[1]).all())
                          env={**os.environ, "PYTHONPATH": str(root)}, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "True"]
+
+
+# ----------------------------------------------------------------------------- polarity split
+
+
+def polarity_blobs():
+    """Blob 0 is praised (40) and criticised (36) in the same words; blob 1 only criticised."""
+    X, y, texts, tokens = blobs((76, 60, 40))
+    sentiment = np.array(["positive"] * 40 + ["negative"] * 36 + ["negative"] * 40 + ["neutral"] * 20
+                         + ["neutral"] * 40)
+    tokens = [t + (["late"] if s == "negative" and g == 0 else ["fast"] if g == 0 else [])
+              for t, s, g in zip(tokens, sentiment, y)]
+    return X, y, texts, tokens, sentiment
+
+
+def test_a_praised_and_criticised_theme_is_split_by_polarity(tmp_path):
+    X, y, texts, tokens, sentiment = polarity_blobs()
+    model = ThemeModel(n_components=None, min_theme_size=10, split_polarity=0.25).fit(
+        X, texts, tokens, sentiment=sentiment)
+    assert model.n_themes_ == 4  # blob 0 split; blob 1 (negative + neutral only) and blob 2 kept whole
+    halves = model.labels_[y == 0]
+    neg, rest = set(halves[sentiment[y == 0] == "negative"]), set(halves[sentiment[y == 0] != "negative"])
+    assert len(neg) == len(rest) == 1 and neg != rest
+    assert len(set(model.labels_[y == 1])) == 1
+    labels = model.themes_.set_index("theme")["label"]
+    assert "late" in labels[neg.pop()] and "fast" in labels[rest.pop()]
+    # new mentions go to the half of their own polarity
+    ids, _ = model.assign(X[:3], sentiment=["negative", "positive", "neutral"])
+    assert ids[0] == model.labels_[40] and ids[1] == ids[2] == model.labels_[0]
+    np.testing.assert_array_equal(model.assign(X, sentiment=sentiment)[0], model.labels_)
+    # the split survives save/load; without sentiment labels, or by default, nothing is split
+    back = ThemeModel.load(model.save(tmp_path / "m"))
+    np.testing.assert_array_equal(back.assign(X, sentiment=sentiment)[0], model.labels_)
+    plain = ThemeModel(n_components=None, min_theme_size=10, split_polarity=0.25).fit(X, texts, tokens)
+    assert plain.n_themes_ == 3
+    default = ThemeModel(n_components=None, min_theme_size=10)
+    assert default.fit(X, texts, tokens, sentiment=sentiment).n_themes_ == 3
+
+
+def test_polarity_split_options_are_checked():
+    X, y, texts, tokens, sentiment = polarity_blobs()
+    with pytest.raises(ConfigError, match=r"'split_polarity' parameter of ThemeModel must be None or a float in the range \(0, 0.5\]. Got 0.7"):
+        ThemeModel(split_polarity=0.7).fit(X, texts, tokens)
+    with pytest.raises(InputError, match="got 176 embeddings but 3 sentiment labels"):
+        ThemeModel().fit(X, texts, tokens, sentiment=sentiment[:3])
+    model = ThemeModel(n_components=None, min_theme_size=10, split_polarity=0.25).fit(
+        X, texts, tokens, sentiment=sentiment)
+    with pytest.raises(InputError, match="got 2 embeddings but 1 sentiment labels"):
+        model.assign(X[:2], sentiment=["negative"])

@@ -110,6 +110,9 @@ def analysis_options(func: Callable) -> Callable:
                      help="Sentiment scorer: default, vader, or hf:MODEL (default: default)."),
         click.option("--min-theme-size", type=int, metavar="N",
                      help="Smallest cluster called a theme (default: derived from the data size)."),
+        click.option("--split-polarity", type=float, metavar="SHARE",
+                     help="Split a theme both praised and criticised (each side at least SHARE of it, "
+                          "e.g. 0.25) into its negative mentions and the rest (default: off)."),
         click.option("--random-state", type=int, metavar="SEED", help="Seed of every stochastic step (default: 0)."),
         click.option("--edits", type=click.Path(dir_okay=False, exists=True), metavar="YAML",
                      help="Analyst theme edits (rename/merge/delete) replayed on this run."),
@@ -139,6 +142,7 @@ def build_config(options: dict[str, Any]) -> Any:
         "embedder": options.pop("embedder", None),
         "sentiment": options.pop("sentiment", None),
         "min_theme_size": options.pop("min_theme_size", None),
+        "split_polarity": options.pop("split_polarity", None),
         "random_state": options.pop("random_state", None),
         "edits": options.pop("edits", None),
         "ces_direction": options.pop("ces_direction", None),

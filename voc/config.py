@@ -34,6 +34,11 @@ class Config:
     min_theme_size : int or None
         Smallest cluster HDBSCAN may call a theme. ``None`` derives it from
         the number of mentions (see :class:`voc.themes.ThemeModel`).
+    split_polarity : float or None
+        Split a theme that customers both praise and criticise into its
+        negative mentions and the rest when each side is at least this
+        share of it (see :class:`voc.themes.ThemeModel`). ``None`` (the
+        default) never splits.
     random_state : int
         Seed of every stochastic step (reduction, bootstrap).
     fit_sample : int
@@ -78,6 +83,7 @@ class Config:
     unit: str = "sentence"
     embedder: str | None = None
     min_theme_size: int | None = None
+    split_polarity: float | None = None
     random_state: int = 0
     fit_sample: int = 50_000
     sentiment: str = "default"
@@ -108,6 +114,9 @@ class Config:
             raise ConfigError(
                 f"Config 'min_theme_size' must be an integer >= 2 or None. Got {self.min_theme_size!r}."
             )
+        v = self.split_polarity
+        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 0.5):
+            raise ConfigError(f"Config 'split_polarity' must be a share in (0, 0.5] or None. Got {v!r}.")
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"Config 'confidence' must be in [0.5, 1). Got {self.confidence!r}.")
         for name in ("csat_scale", "ces_scale"):

@@ -191,9 +191,9 @@ def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: An
     finally:
         if cache is not None:
             cache.close()
-    ids, probs = model.assign(vectors)
     scores = _scorer(scorer, emb.name).score(texts, embeddings=vectors,
                                              languages=mentions[C.LANGUAGE].tolist())
+    ids, probs = model.assign(vectors, sentiment=scores[C.SENTIMENT_LABEL].tolist())
     return pd.DataFrame({
         C.THEME: np.asarray(ids, dtype=int),
         C.THEME_PROB: np.asarray(probs, dtype=float),
@@ -589,6 +589,8 @@ def run_streaming(
                     f"The theme model was fitted on '{model_embedder(model)}' embeddings but this run "
                     f"uses '{emb.name}'. Use --embedder {model_embedder(model)} or fit a new model."
                 )
+            scorer = scorer if scorer is not None else config.sentiment
+            scorer_obj = _scorer(scorer, emb.name)
             if model is None:
                 texts, langs = reservoir.sample()
                 model_texts = [S.model_text(t) for t in texts]
@@ -599,19 +601,22 @@ def run_streaming(
                     if cache is not None:
                         cache.close()
                 tokens = S.keyword_tokens(model_texts, langs)
+                polarity = None  # sentiment of the sample only matters for a polarity split
+                if config.split_polarity is not None:
+                    polarity = scorer_obj.score(model_texts, embeddings=vectors,
+                                                languages=langs)[C.SENTIMENT_LABEL].tolist()
                 model = ThemeModel(min_theme_size=config.min_theme_size,
-                                   random_state=config.random_state).fit(vectors, texts, tokens,
-                                                                         languages=langs)
+                                   split_polarity=config.split_polarity,
+                                   random_state=config.random_state).fit(
+                    vectors, texts, tokens, languages=langs, sentiment=polarity)
                 model.embedder_name_ = emb.name
-                del vectors, tokens, texts, model_texts, langs, reservoir
+                del vectors, tokens, texts, model_texts, langs, polarity, reservoir
             if config.edits:
                 model.apply_edits(load_edits(config.edits))
             seconds["fit"] = round(time.perf_counter() - t0, 3)
 
             # ---- pass 2: embed, assign, score, write row groups
             t0 = time.perf_counter()
-            scorer = scorer if scorer is not None else config.sentiment
-            scorer_obj = _scorer(scorer, emb.name)
             scorer_name = getattr(scorer_obj, "name", type(scorer_obj).__name__)
             band = getattr(scorer_obj, "neutral_band", SN.NEUTRAL_BAND)
             shared = runner.share(model)

@@ -240,22 +240,37 @@ def analyze(
         cache = E.default_cache(config.cache_dir)
         embeddings = E.embed_texts(model_texts, embedder, cache=cache, progress=progress)
 
+    # sentiment before themes: a theme that is both praised and criticised
+    # ("fast delivery" / "late delivery") is split by polarity
+    with timer.stage("sentiment"):
+        if scorer is None:
+            scorer = SN.get_scorer(config.sentiment, embedder_name=embedder.name)
+        scores = scorer.score(model_texts, embeddings=embeddings, languages=languages)
+        mentions[C.SENTIMENT] = scores[C.SENTIMENT].to_numpy(dtype=float)
+        mentions[C.SENTIMENT_LABEL] = scores[C.SENTIMENT_LABEL].to_numpy()
+        polarity = mentions[C.SENTIMENT_LABEL].tolist()
+        per_record = SN.aggregate_records(
+            mentions, neutral_band=getattr(scorer, "neutral_band", SN.NEUTRAL_BAND))
+        records = records.join(per_record, on=C.VOC_ID)
+
     with timer.stage("themes"):
         if model is None:
             tokens = S.keyword_tokens(model_texts, languages)
             fit_idx = _fit_sample(len(texts), config.fit_sample, config.random_state)
             model = ThemeModel(
-                min_theme_size=config.min_theme_size, random_state=config.random_state
+                min_theme_size=config.min_theme_size, split_polarity=config.split_polarity,
+                random_state=config.random_state,
             ).fit(
                 embeddings[fit_idx],
                 [texts[i] for i in fit_idx],
                 [tokens[i] for i in fit_idx],
                 languages=[languages[i] for i in fit_idx],
+                sentiment=[polarity[i] for i in fit_idx],
             )
             model.embedder_name_ = embedder.name
         if config.edits:
             model.apply_edits(load_edits(config.edits))
-        theme_ids, theme_probs = model.assign(embeddings)
+        theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
         emerging: list[int] = []
         if discover and model is not None:
             noise = np.flatnonzero(np.asarray(theme_ids) == C.NOISE)
@@ -263,22 +278,15 @@ def analyze(
             emerging = model.extend(
                 embeddings[noise], [texts[i] for i in noise], tokens,
                 languages=[languages[i] for i in noise],
+                sentiment=[polarity[i] for i in noise],
                 min_theme_size=config.min_theme_size,
             )
             if emerging:
-                theme_ids, theme_probs = model.assign(embeddings)
+                theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
         mentions[C.THEME] = np.asarray(theme_ids, dtype=int)
         mentions[C.THEME_PROB] = np.asarray(theme_probs, dtype=float)
-
-    with timer.stage("sentiment"):
-        if scorer is None:
-            scorer = SN.get_scorer(config.sentiment, embedder_name=embedder.name)
-        scores = scorer.score(model_texts, embeddings=embeddings, languages=languages)
-        mentions[C.SENTIMENT] = scores[C.SENTIMENT].to_numpy(dtype=float)
-        mentions[C.SENTIMENT_LABEL] = scores[C.SENTIMENT_LABEL].to_numpy()
-        per_record = SN.aggregate_records(
-            mentions, neutral_band=getattr(scorer, "neutral_band", SN.NEUTRAL_BAND))
-        records = records.join(per_record, on=C.VOC_ID)
+        mentions = mentions[[c for c in mentions.columns if c not in (C.SENTIMENT, C.SENTIMENT_LABEL)]
+                            + [C.SENTIMENT, C.SENTIMENT_LABEL]]  # the documented column order
 
     with timer.stage("rank"):
         records = attach_themes(records, mentions)

@@ -194,8 +194,12 @@ def rank_pain_points(
         ments, pos = ments[pos >= 0].reset_index(drop=True), pos[pos >= 0]
     theme_ids = np.array(sorted(ments[C.THEME].astype(int).unique()), dtype=int)
     tcol = np.searchsorted(theme_ids, ments[C.THEME].astype(int).to_numpy())
-    member = np.zeros((len(records), len(theme_ids)))
-    member[pos, tcol] = 1.0
+    # records x themes membership, sparse: a record mentions a few themes, and a
+    # dense float matrix of a million records would take gigabytes
+    from scipy import sparse
+
+    member = sparse.csr_matrix((np.ones(len(pos)), (pos, tcol)), shape=(len(records), len(theme_ids)))
+    member.data[:] = 1.0  # several mentions of a theme in a record count once
 
     groups = _groups(records)
     tp_of_record = np.empty(len(records), dtype=object)
@@ -346,7 +350,7 @@ def _quotes_by_theme(ments: pd.DataFrame, *, n: int = 2, max_chars: int = 160) -
 def _group_table(name, idx, member, ments, theme_ids, metrics, config, rng) -> pd.DataFrame:
     """The rows of one touchpoint (``idx``: its record positions)."""
     n_rec = len(idx)
-    counts = member.sum(axis=0)
+    counts = np.asarray(member.sum(axis=0)).ravel()
     keep = np.flatnonzero(counts > 0)
     if keep.size == 0:
         return pd.DataFrame()
@@ -399,7 +403,7 @@ def _group_table(name, idx, member, ments, theme_ids, metrics, config, rng) -> p
     return pd.DataFrame(cols)
 
 
-def _impact(x: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
+def _impact(x: np.ndarray, member: Any) -> dict[str, np.ndarray]:
     """Point estimates for every theme column of ``member`` (metric = mean of ``x``).
 
     ``impact = mean(all) - mean(without)``; NaN when the theme has no
@@ -430,7 +434,7 @@ def _impact(x: np.ndarray, member: np.ndarray) -> dict[str, np.ndarray]:
     return {"with": m_w, "without": m_o, "n_with": n_w, "n_without": n_o, "impact": impact, "p": p}
 
 
-def _bootstrap(xs: list[np.ndarray], member: np.ndarray, n_boot: int, rng) -> list[np.ndarray]:
+def _bootstrap(xs: list[np.ndarray], member: Any, n_boot: int, rng) -> list[np.ndarray]:
     """Bootstrap impacts (n_boot x themes) for each metric in ``xs``, all from the same resamples.
 
     Records are resampled with replacement; a resample is a row of
@@ -449,8 +453,8 @@ def _bootstrap(xs: list[np.ndarray], member: np.ndarray, n_boot: int, rng) -> li
             wa, wx = w * a, w * xv
             n_all = wa.sum(axis=1)[:, None]
             s_all = wx.sum(axis=1)[:, None]
-            n_w = wa @ member
-            s_w = wx @ member
+            n_w = (member.T @ wa.T).T
+            s_w = (member.T @ wx.T).T
             with np.errstate(invalid="ignore", divide="ignore"):
                 imp = s_all / n_all - (s_all - s_w) / (n_all - n_w)
             imp = np.where(n_w > 0, imp, 0.0)  # no theme record drawn: removing nothing changes nothing

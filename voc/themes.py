@@ -145,6 +145,7 @@ class ThemeModel:
         min_samples: int | None = None,
         cluster_selection_method: str = "eom",
         merge_zscore: float | None = 4.0,
+        split_polarity: float | None = None,
         outlier_threshold: float = 0.3,
         noise_quantile: float = 0.01,
         n_assign_neighbors: int = 10,
@@ -160,6 +161,7 @@ class ThemeModel:
         self.min_samples = min_samples
         self.cluster_selection_method = cluster_selection_method
         self.merge_zscore = merge_zscore
+        self.split_polarity = split_polarity
         self.outlier_threshold = outlier_threshold
         self.noise_quantile = noise_quantile
         self.n_assign_neighbors = n_assign_neighbors
@@ -172,7 +174,8 @@ class ThemeModel:
     # ------------------------------------------------------------------ params
     _PARAMS = (
         "min_theme_size", "n_components", "n_neighbors", "min_samples",
-        "cluster_selection_method", "merge_zscore", "outlier_threshold", "noise_quantile",
+        "cluster_selection_method", "merge_zscore", "split_polarity", "outlier_threshold",
+        "noise_quantile",
         "n_assign_neighbors", "max_references", "n_keywords", "n_label_words",
         "n_exemplars", "random_state",
     )
@@ -207,6 +210,9 @@ class ThemeModel:
         v = self.merge_zscore
         if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf):
             raise bad("merge_zscore", "None or a float >= 0")
+        v = self.split_polarity
+        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 0.5):
+            raise bad("split_polarity", "None or a float in the range (0, 0.5]")
         for name in ("outlier_threshold", "noise_quantile"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and 0.0 <= v <= 1.0):
@@ -220,6 +226,7 @@ class ThemeModel:
         tokens: Sequence[Sequence[str]],
         *,
         languages: Sequence[str] | None = None,
+        sentiment: Sequence[str] | None = None,
     ) -> "ThemeModel":
         """Find themes in ``embeddings`` and label them.
 
@@ -234,6 +241,12 @@ class ThemeModel:
         languages : sequence of str, optional
             Language per mention; checked for length, recorded as the
             language mix of each theme (``themes_["languages"]``).
+        sentiment : sequence of str, optional
+            ``sentiment_label`` per mention. A theme whose mentions are both
+            substantially negative and substantially positive
+            (``split_polarity``) is split in two: its negative mentions and
+            the rest (e.g. "late delivery" and "fast delivery"). ``None``:
+            no split.
 
         Returns
         -------
@@ -250,7 +263,8 @@ class ThemeModel:
                 "string; use voc.segment.keyword_tokens(texts, languages)."
             )
         tokens = [[str(w) for w in toks] for toks in tokens]
-        for name, seq in (("texts", texts), ("tokens", tokens), ("languages", languages)):
+        for name, seq in (("texts", texts), ("tokens", tokens), ("languages", languages),
+                          ("sentiment labels", sentiment)):
             if seq is not None and len(seq) != n:
                 raise InputError(
                     f"ThemeModel.fit got {n} embeddings but {len(seq)} {name}; "
@@ -263,7 +277,11 @@ class ThemeModel:
         min_samples = self.min_samples or min(5, mcs)
         labels = _relabel_by_size(self._cluster(X, mcs, min_samples))
         labels = _relabel_by_size(_merge_duplicates(X, labels, self.merge_zscore))
-        k = int(labels.max()) + 1 if (labels >= 0).any() else 0
+        polarity = _polarity(sentiment)
+        negative = None if polarity is None else polarity < 0
+        labels, self._partner, self._neg_half = _split_by_polarity(labels, polarity, mcs,
+                                                                    self.split_polarity)
+        k = len(self._partner)
 
         # references: clustered points (seeded sample when too many), stored
         # at float16 precision so a saved model assigns exactly like this one
@@ -278,11 +296,13 @@ class ThemeModel:
 
         # outlier policy on the noise; members keep their HDBSCAN theme
         shares, support, _, _ = self._votes(X, exclude=_positions(members, n))
-        ids, _ = self._policy(shares, support)
+        ids, fam = self._policy(shares, support, negative)
         final = np.where(labels == NOISE, ids, labels)
         probs = np.zeros(n)
         if k:
             probs[final >= 0] = shares[final >= 0, final[final >= 0]]
+            outliers = (labels == NOISE) & (final >= 0)
+            probs[outliers] = fam[outliers]  # the vote share of the theme (both halves of a split)
 
         # final ids: 0..k-1 by size after the outlier policy
         order = np.argsort(-np.bincount(final[final >= 0], minlength=k), kind="stable")
@@ -292,6 +312,8 @@ class ThemeModel:
         final = remap[final + 1]
         self._ref_labels = remap[self._ref_labels + 1]
         self._floors = self._floors[order]
+        self._partner = remap[self._partner[order] + 1]
+        self._neg_half = self._neg_half[order]
         self._ref_probs = probs[members]
 
         self.n_themes_ = k
@@ -407,15 +429,60 @@ class ThemeModel:
         shares /= shares.sum(axis=1, keepdims=True)
         return shares, sim.mean(axis=1), idx[:, 0], sim[:, 0]
 
-    def _policy(self, shares: np.ndarray, support: np.ndarray, *_):
-        """The outlier policy: (theme ids before edits, vote shares)."""
+    def _policy(self, shares: np.ndarray, support: np.ndarray, negative: np.ndarray | None = None):
+        """The outlier policy: (theme ids before edits, vote shares).
+
+        The two halves of a theme split by polarity vote together; the
+        mention's own polarity (``negative``) then picks the half, or, when
+        it is not given, the half with more votes.
+        """
         n = len(shares)
         if self._k == 0:
             return np.full(n, NOISE), np.zeros(n)
-        win = shares.argmax(axis=1)
-        share = shares[np.arange(n), win]
+        rows = np.arange(n)
+        partner = self._pairs()
+        fam = shares.copy()
+        first = np.flatnonzero((partner >= 0) & ~self._negative_half(np.arange(self._k)))
+        fam[:, first] += shares[:, partner[first]]
+        fam[:, partner[first]] = 0.0
+        win = fam.argmax(axis=1)
+        share = fam[rows, win]
+        split = partner[win] >= 0
+        if split.any():
+            other = np.where(split, partner[win], win)
+            to_other = shares[rows, other] > shares[rows, win]
+            if negative is not None:
+                to_other = negative == self._negative_half(other)
+            win = np.where(split & to_other, other, win)
         ok = (share >= self.outlier_threshold) & (support >= self._floors[win])
         return np.where(ok, win, NOISE), np.where(ok, share, 0.0)
+
+    def _pairs(self) -> np.ndarray:
+        """Per theme (fit ids): the id of its other half when split by polarity, else -1."""
+        partner = getattr(self, "_partner", None)
+        return partner if partner is not None and len(partner) == self._k else np.full(self._k, NOISE)
+
+    def _negative_half(self, ids: np.ndarray) -> np.ndarray:
+        """Whether each theme id is the negative half of a theme split by polarity."""
+        neg = getattr(self, "_neg_half", None)
+        if neg is None or len(neg) != self._k:
+            neg = np.zeros(self._k, dtype=bool)
+        ids = np.asarray(ids)
+        return neg[ids] & (self._pairs()[ids] >= 0)
+
+    def _resolve(self, ids: np.ndarray, negative: np.ndarray | None) -> np.ndarray:
+        """Move mentions of a split theme to the half of their own polarity."""
+        partner = self._pairs()
+        if negative is None or not (partner >= 0).any():
+            return ids
+        on = ids >= 0
+        split = on.copy()
+        split[on] = partner[ids[on]] >= 0
+        move = split.copy()
+        move[split] = self._negative_half(ids[split]) != negative[split]
+        out = ids.copy()
+        out[move] = partner[ids[move]]
+        return out
 
     def _support_floors(self, k: int) -> np.ndarray:
         """Per theme: the noise_quantile of members' mean neighbour similarity."""
@@ -432,7 +499,8 @@ class ThemeModel:
         return floors
 
     # ------------------------------------------------------------------ assign
-    def assign(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def assign(self, embeddings: np.ndarray, *,
+               sentiment: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Map mentions to the fitted themes (same ids, same outlier policy).
 
         Uses only the stored references (original embedding space), not the
@@ -443,6 +511,10 @@ class ThemeModel:
         ----------
         embeddings : ndarray, shape (m, d)
             Embeddings from the same embedder the model was fitted with.
+        sentiment : sequence of str, optional
+            ``sentiment_label`` per row: a mention of a theme split by
+            polarity goes to the half of its own polarity. ``None``: to the
+            half most of its nearest references are in.
 
         Returns
         -------
@@ -458,12 +530,17 @@ class ThemeModel:
                 f"The theme model was fitted on {self._ref_dim()}-dimensional embeddings; "
                 f"got {X.shape[1]}. Use the embedder the model was fitted with."
             )
+        negative = _negative(sentiment)
+        if negative is not None and len(negative) != len(X):
+            raise InputError(f"ThemeModel.assign got {len(X)} embeddings but {len(negative)} "
+                             "sentiment labels; pass one per embedding row.")
         shares, support, nearest, nearest_sim = self._votes(X)
-        ids, probs = self._policy(shares, support)
+        ids, probs = self._policy(shares, support, negative)
         # a mention identical to a fitted one keeps its fitted theme
         same = nearest_sim >= DUPLICATE_SIMILARITY
         ids[same] = self._ref_labels[nearest[same]]
         probs[same] = self._ref_probs[nearest[same]]
+        ids = self._resolve(ids, negative)
         mapped = self._id_map[ids + 1]
         return mapped.astype(int), np.where(mapped >= 0, probs, 0.0)
 
@@ -536,6 +613,7 @@ class ThemeModel:
         tokens: Sequence[Sequence[str]],
         *,
         languages: Sequence[str] | None = None,
+        sentiment: Sequence[str] | None = None,
         min_theme_size: int | None = None,
     ) -> list[int]:
         """Add emerging themes found among mentions that fit no existing theme.
@@ -547,7 +625,7 @@ class ThemeModel:
 
         Parameters
         ----------
-        embeddings, texts, tokens, languages
+        embeddings, texts, tokens, languages, sentiment
             As in :meth:`fit`, for the unassigned mentions only.
         min_theme_size : int, optional
             Smallest emerging theme. ``None`` means the model's fitted
@@ -573,7 +651,7 @@ class ThemeModel:
         sub = ThemeModel(**params)
         sub._allow_single_cluster = True
         sub._min_cohesion = floor
-        sub.fit(X, texts, tokens, languages=languages)
+        sub.fit(X, texts, tokens, languages=languages, sentiment=sentiment)
         cohesion = _cohesion(sub._ref, sub._ref_labels, sub.n_themes_, trim=COHESION_TRIM)
         keep = np.flatnonzero(cohesion >= floor)
         log.info("extend: candidate themes of sizes %s, cohesion %s; kept those >= %.3f",
@@ -591,6 +669,9 @@ class ThemeModel:
             if len(parts) == 1 and row.keywords:
                 self._frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
         self._ref = np.vstack([self._ref, sub._ref])
+        self._neg_half = np.concatenate([self._negative_half(np.arange(k)),
+                                         sub._negative_half(np.arange(j))])
+        self._partner = np.concatenate([self._pairs(), np.where(sub._pairs() >= 0, sub._pairs() + k, NOISE)])
         self._ref_labels = np.concatenate([self._ref_labels, sub._ref_labels + k])
         self._ref_probs = np.concatenate([self._ref_probs, sub._ref_probs])
         # a young theme is only its dense core; let it take members as far
@@ -642,6 +723,8 @@ class ThemeModel:
             "reference_labels": self._ref_labels.astype(np.int32),
             "reference_probabilities": self._ref_probs.astype(np.float64),
             "floors": self._floors.astype(np.float64),
+            "partners": self._pairs().astype(np.int32),
+            "negative_halves": self._negative_half(np.arange(self._k)).astype(np.int8),
             "centroids": self._centroids.astype(np.float32),
             "counts": self._counts.astype(np.int32),
             "sizes": self._base_sizes.astype(np.int64),
@@ -683,6 +766,9 @@ class ThemeModel:
             model._ref_labels = arrays["reference_labels"].astype(int)
             model._ref_probs = arrays["reference_probabilities"].astype(np.float64)
             model._floors = arrays["floors"].astype(np.float64)
+            # models saved before polarity splits have neither array: no split themes
+            model._partner = arrays.get("partners", np.full(k, NOISE)).astype(int)
+            model._neg_half = arrays.get("negative_halves", np.zeros(k)).astype(bool)
             model._centroids = arrays["centroids"].astype(np.float32)
             model._counts = arrays["counts"].astype(np.int64)
             model._base_sizes = arrays["sizes"].astype(int)
@@ -693,6 +779,8 @@ class ThemeModel:
                 model._ref_labels.shape == (len(model._ref),),
                 model._ref_probs.shape == (len(model._ref),),
                 model._floors.shape == (k,),
+                model._partner.shape == (k,) and model._neg_half.shape == (k,),
+                bool(((model._partner >= -1) & (model._partner < k)).all()),
                 model._centroids.shape == (k, dim),
                 model._counts.shape == (k + 1, len(vocab)),
                 model._base_sizes.shape == (k,),
@@ -931,6 +1019,49 @@ def _cohesion(X: np.ndarray, labels: np.ndarray, k: int, trim: float = 0.0) -> n
     return out
 
 
+def _polarity(sentiment: Sequence[str] | None) -> np.ndarray | None:
+    """-1 / 0 / +1 per mention from sentiment labels (``None`` passes through)."""
+    if sentiment is None:
+        return None
+    code = {"negative": -1, "positive": 1}
+    return np.asarray([code.get(str(s), 0) for s in sentiment], dtype=np.int8)
+
+
+def _negative(sentiment: Sequence[str] | None) -> np.ndarray | None:
+    """Boolean mask of negative mentions from sentiment labels (``None`` passes through)."""
+    polarity = _polarity(sentiment)
+    return None if polarity is None else polarity < 0
+
+
+def _split_by_polarity(labels: np.ndarray, polarity: np.ndarray | None, min_size: int,
+                       min_share: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split themes that customers both praise and criticise.
+
+    A theme is split when its negative members and its positive members
+    are each at least ``min_size`` mentions and at least ``min_share`` of
+    the theme: the negative members become a new theme (appended id), the
+    others (positive and neutral) stay. A theme that is only negative and
+    neutral is not split, so a scorer's doubt between the two never cuts a
+    complaint in half. Returns the new labels, the partner id of each theme
+    (-1 if not split) and whether each theme is the negative half.
+    """
+    k = int(labels.max()) + 1 if (labels >= 0).any() else 0
+    partner, neg_half = [NOISE] * k, [False] * k
+    if polarity is not None and min_share is not None:
+        labels = labels.copy()
+        negative = polarity < 0
+        for t in range(k):
+            member = labels == t
+            n_neg = int((member & negative).sum())
+            n_pos = int((member & (polarity > 0)).sum())
+            if min(n_neg, n_pos) >= max(min_size, min_share * int(member.sum())):
+                labels[member & negative] = len(partner)
+                partner[t] = len(partner)
+                partner.append(t)
+                neg_half.append(True)
+    return labels, np.asarray(partner, dtype=int), np.asarray(neg_half, dtype=bool)
+
+
 def _subset_themes(model: "ThemeModel", keep: np.ndarray) -> "ThemeModel":
     """A copy of a freshly fitted ``model`` with only the themes ``keep`` (renumbered)."""
     k = model.n_themes_
@@ -941,6 +1072,8 @@ def _subset_themes(model: "ThemeModel", keep: np.ndarray) -> "ThemeModel":
     out._ref, out._ref_probs = model._ref[on], model._ref_probs[on]
     out._ref_labels = remap[model._ref_labels[on] + 1]
     out._floors, out._centroids = model._floors[keep], model._centroids[keep]
+    out._partner = remap[model._pairs()[keep] + 1]  # a half whose partner is dropped stands alone
+    out._neg_half = model._negative_half(keep) & (out._partner >= 0)
     out._vocab = model._vocab
     out._counts = np.vstack([model._counts[keep], model._counts[np.setdiff1d(np.arange(k + 1), keep)].sum(axis=0)])
     out._base_sizes = model._base_sizes[keep]
