@@ -209,8 +209,8 @@ def test_dask_engine_matches_local(tmp_path):
                              embedder="tests.conftest:BatchSensitiveEmbedder", scorer=FakeScorer(),
                              **kwargs)
 
-    # both runs get the same model (UMAP is not bit-reproducible from fit to fit
-    # on every platform; the fit itself is the same driver code for both engines)
+    # both runs get a fitted model: fitting would embed (and cache) every text of this
+    # small input as the sample, and pass 2 would then have nothing left to embed
     model = stream(tmp_path / "in.csv", tmp_path / "fit", cache="c0").model
     local = stream(tmp_path / "in.csv", tmp_path / "local", cache="c1", chunk_size=30, model=model)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
