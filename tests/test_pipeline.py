@@ -157,8 +157,8 @@ def test_split_polarity_reaches_the_theme_model():
                        embedder=FakeEmbedder(), scorer=_WordScorer())
 
     plain, split = run(), run(split_polarity=0.25)
-    assert plain.model.split_polarity is None and not (plain.model._pairs() >= 0).any()
-    assert split.model.split_polarity == 0.25 and (split.model._pairs() >= 0).sum() == 2
+    assert plain.model.split_polarity is None and not (plain.model._partner >= 0).any()
+    assert split.model.split_polarity == 0.25 and (split.model._partner >= 0).sum() == 2
     m = split.mentions
     late, fast = (m[m[C.TEXT].str.contains(w)][C.THEME] for w in ("late", "fast"))
     assert late.nunique() == fast.nunique() == 1 and late.iloc[0] != fast.iloc[0]

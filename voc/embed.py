@@ -477,12 +477,12 @@ class EmbeddingCache:
         return n
 
 
-def default_cache(config_cache_dir: str | None = None) -> EmbeddingCache | None:
-    """The embedding cache to use.
+def cache_path(config_cache_dir: str | None = None) -> Path | None:
+    """Where the embedding cache lives, or ``None`` when it is off.
 
     ``config_cache_dir`` (e.g. :attr:`voc.config.Config.cache_dir`) wins when
     not ``None``; else ``$VOC_CACHE_DIR``; else ``~/.cache/voc``. An empty
-    string disables the cache (returns ``None``).
+    string disables the cache.
     """
     folder = config_cache_dir
     if folder is None:
@@ -491,7 +491,13 @@ def default_cache(config_cache_dir: str | None = None) -> EmbeddingCache | None:
         folder = str(Path.home() / ".cache" / "voc")
     if folder == "":
         return None
-    return EmbeddingCache(Path(folder).expanduser() / CACHE_FILE)
+    return Path(folder).expanduser() / CACHE_FILE
+
+
+def default_cache(config_cache_dir: str | None = None) -> EmbeddingCache | None:
+    """The embedding cache at :func:`cache_path` (opened), or ``None`` when it is off."""
+    path = cache_path(config_cache_dir)
+    return None if path is None else EmbeddingCache(path)
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

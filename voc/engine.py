@@ -624,9 +624,8 @@ def run_streaming(
             mentions_out = _ParquetAppender(tmp / "mentions.parquet")
             quotes = _Quotes()
             ship = embedder if (engine == "local" or isinstance(embedder, str)) else emb
-            cache = E.default_cache(config.cache_dir)
-            if cache is not None:  # pass 2a: each distinct text embedded once, by its first chunk
-                cache.close()
+            # pass 2a (cache on): each distinct text embedded once, by its first chunk
+            if E.cache_path(config.cache_dir) is not None:
                 owned = (pd.read_parquet(stage / f"owned-{i:06d}.parquet")[C.TEXT].tolist()
                          for i in range(n_chunks))
                 for _ in runner.map(embed_chunk, owned, embedder=ship, cache_dir=config.cache_dir):

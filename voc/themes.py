@@ -440,9 +440,9 @@ class ThemeModel:
         if self._k == 0:
             return np.full(n, NOISE), np.zeros(n)
         rows = np.arange(n)
-        partner = self._pairs()
+        partner = self._partner
         fam = shares.copy()
-        first = np.flatnonzero((partner >= 0) & ~self._negative_half(np.arange(self._k)))
+        first = np.flatnonzero((partner >= 0) & ~self._neg_half)
         fam[:, first] += shares[:, partner[first]]
         fam[:, partner[first]] = 0.0
         win = fam.argmax(axis=1)
@@ -452,36 +452,24 @@ class ThemeModel:
             other = np.where(split, partner[win], win)
             to_other = shares[rows, other] > shares[rows, win]
             if negative is not None:
-                to_other = negative == self._negative_half(other)
+                to_other = negative == self._neg_half[other]
             win = np.where(split & to_other, other, win)
         ok = (share >= self.outlier_threshold) & (support >= self._floors[win])
         return np.where(ok, win, NOISE), np.where(ok, share, 0.0)
 
-    def _pairs(self) -> np.ndarray:
-        """Per theme (fit ids): the id of its other half when split by polarity, else -1."""
-        partner = getattr(self, "_partner", None)
-        return partner if partner is not None and len(partner) == self._k else np.full(self._k, NOISE)
-
-    def _negative_half(self, ids: np.ndarray) -> np.ndarray:
-        """Whether each theme id is the negative half of a theme split by polarity."""
-        neg = getattr(self, "_neg_half", None)
-        if neg is None or len(neg) != self._k:
-            neg = np.zeros(self._k, dtype=bool)
-        ids = np.asarray(ids)
-        return neg[ids] & (self._pairs()[ids] >= 0)
-
     def _resolve(self, ids: np.ndarray, negative: np.ndarray | None) -> np.ndarray:
-        """Move mentions of a split theme to the half of their own polarity."""
-        partner = self._pairs()
-        if negative is None or not (partner >= 0).any():
+        """Move mentions of a split theme to the half of their own polarity.
+
+        (``_partner``: per fit id, the other half of a theme split by
+        polarity, else -1; ``_neg_half``: whether the id is the negative half.)
+        """
+        if negative is None or not (self._partner >= 0).any():
             return ids
-        on = ids >= 0
-        split = on.copy()
-        split[on] = partner[ids[on]] >= 0
-        move = split.copy()
-        move[split] = self._negative_half(ids[split]) != negative[split]
+        on = np.flatnonzero(ids >= 0)
+        t = ids[on]
+        move = on[(self._partner[t] >= 0) & (self._neg_half[t] != negative[on])]
         out = ids.copy()
-        out[move] = partner[ids[move]]
+        out[move] = self._partner[ids[move]]
         return out
 
     def _support_floors(self, k: int) -> np.ndarray:
@@ -669,9 +657,8 @@ class ThemeModel:
             if len(parts) == 1 and row.keywords:
                 self._frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
         self._ref = np.vstack([self._ref, sub._ref])
-        self._neg_half = np.concatenate([self._negative_half(np.arange(k)),
-                                         sub._negative_half(np.arange(j))])
-        self._partner = np.concatenate([self._pairs(), np.where(sub._pairs() >= 0, sub._pairs() + k, NOISE)])
+        self._neg_half = np.concatenate([self._neg_half, sub._neg_half])
+        self._partner = np.concatenate([self._partner, np.where(sub._partner >= 0, sub._partner + k, NOISE)])
         self._ref_labels = np.concatenate([self._ref_labels, sub._ref_labels + k])
         self._ref_probs = np.concatenate([self._ref_probs, sub._ref_probs])
         # a young theme is only its dense core; let it take members as far
@@ -723,8 +710,8 @@ class ThemeModel:
             "reference_labels": self._ref_labels.astype(np.int32),
             "reference_probabilities": self._ref_probs.astype(np.float64),
             "floors": self._floors.astype(np.float64),
-            "partners": self._pairs().astype(np.int32),
-            "negative_halves": self._negative_half(np.arange(self._k)).astype(np.int8),
+            "partners": self._partner.astype(np.int32),
+            "negative_halves": self._neg_half.astype(np.int8),
             "centroids": self._centroids.astype(np.float32),
             "counts": self._counts.astype(np.int32),
             "sizes": self._base_sizes.astype(np.int64),
@@ -780,6 +767,7 @@ class ThemeModel:
                 model._ref_probs.shape == (len(model._ref),),
                 model._floors.shape == (k,),
                 model._partner.shape == (k,) and model._neg_half.shape == (k,),
+                not (model._neg_half & (model._partner < 0)).any(),
                 bool(((model._partner >= -1) & (model._partner < k)).all()),
                 model._centroids.shape == (k, dim),
                 model._counts.shape == (k + 1, len(vocab)),
@@ -1072,8 +1060,8 @@ def _subset_themes(model: "ThemeModel", keep: np.ndarray) -> "ThemeModel":
     out._ref, out._ref_probs = model._ref[on], model._ref_probs[on]
     out._ref_labels = remap[model._ref_labels[on] + 1]
     out._floors, out._centroids = model._floors[keep], model._centroids[keep]
-    out._partner = remap[model._pairs()[keep] + 1]  # a half whose partner is dropped stands alone
-    out._neg_half = model._negative_half(keep) & (out._partner >= 0)
+    out._partner = remap[model._partner[keep] + 1]  # a half whose partner is dropped stands alone
+    out._neg_half = model._neg_half[keep] & (out._partner >= 0)
     out._vocab = model._vocab
     out._counts = np.vstack([model._counts[keep], model._counts[np.setdiff1d(np.arange(k + 1), keep)].sum(axis=0)])
     out._base_sizes = model._base_sizes[keep]
