@@ -21,7 +21,7 @@ from voc.embed import (
     embed_texts,
     get_embedder,
 )
-from voc.errors import ConfigError, InputError, ModelError
+from voc.errors import ConfigError, InputError, ModelError, VocError
 
 
 class Counting:
@@ -147,18 +147,35 @@ def _env():
     return {**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
 
 
-def test_two_processes_share_the_cache(tmp_path):
+def test_processes_creating_one_cache_at_once_lose_nothing(tmp_path):
+    # Several processes create the same new file at once; none may see it
+    # half-made and "rebuild" (delete) it under the others.
     path = tmp_path / "c.sqlite"
     script = (
-        "import sys, numpy as np\n"
+        "import sys, warnings, numpy as np\n"
+        "warnings.simplefilter('error')\n"
         "from voc.embed import EmbeddingCache\n"
         "c = EmbeddingCache(sys.argv[1])\n"
         "for i in range(20):\n"
         "    c.put_many('p', [f'{sys.argv[2]}{i}-{j}' for j in range(50)], np.ones((50, 8), np.float32))\n"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), tag], env=_env()) for tag in "ab"]
-    assert [p.wait(timeout=60) for p in procs] == [0, 0]
-    assert EmbeddingCache(path).count("p") == 2000
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(path), tag], env=_env()) for tag in "abcd"]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
+    assert EmbeddingCache(path).count("p") == 4000
+
+
+def test_locked_cache_is_an_error_not_a_rebuild(tmp_path):
+    path = tmp_path / "c.sqlite"
+    with EmbeddingCache(path) as c:
+        c.put_many("p", ["a", "b"], np.ones((2, 8), np.float32))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(VocError, match="Another process may hold it"):
+        EmbeddingCache(path, timeout=0.2).count()
+    holder.rollback()
+    holder.close()
+    assert EmbeddingCache(path).count("p") == 2
 
 
 def test_large_batch_uses_chunks_and_bulk_lookup(fake_embedder, cache):

@@ -28,6 +28,7 @@ import hashlib
 import logging
 import os
 import sqlite3
+import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence, runtime_checkable
@@ -377,16 +378,32 @@ class EmbeddingCache:
         except OSError as e:
             raise VocError(f"Cannot create the embedding cache folder '{self.path.parent}': {e}. "
                            "Set VOC_CACHE_DIR to a writable folder, or '' to disable the cache.") from None
-        try:
-            conn = self._open()
-        except sqlite3.DatabaseError as e:
-            warnings.warn(f"Embedding cache '{self.path}' is unreadable ({e}); rebuilding it.",
-                          RuntimeWarning, stacklevel=3)
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-            conn = self._open()
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn = self._open()
+                break
+            except sqlite3.OperationalError as e:
+                # Locked (another process is creating or writing it), unwritable
+                # or unopenable: never a reason to delete someone's cache.
+                busy = "locked" in str(e) or "busy" in str(e)
+                if busy and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                    continue
+                if busy or not str(e).startswith("no such"):
+                    raise VocError(f"Cannot open the embedding cache '{self.path}': {e}. Another process "
+                                   "may hold it; retry, or disable the cache with VOC_CACHE_DIR=''.") from None
+                self._rebuild(e)  # a table or column of this version is missing
+            except sqlite3.DatabaseError as e:  # not a database, corrupt, or another version
+                self._rebuild(e)
         self._conn, self._pid = conn, os.getpid()
         return conn
+
+    def _rebuild(self, e: Exception) -> None:
+        warnings.warn(f"Embedding cache '{self.path}' is unreadable ({e}); rebuilding it.",
+                      RuntimeWarning, stacklevel=4)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -394,16 +411,20 @@ class EmbeddingCache:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-            if version == 0 and not tables:
+            if version == 0:
+                # A new file, or not ours: decide under the write lock, since
+                # another process may be creating the same file right now.
                 with conn:
                     conn.execute("BEGIN IMMEDIATE")
-                    conn.execute("CREATE TABLE IF NOT EXISTS emb (key BLOB PRIMARY KEY, "
-                                 "model TEXT NOT NULL, vec BLOB NOT NULL)")
-                    conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
-            elif version != _SCHEMA_VERSION or "emb" not in tables:
-                raise sqlite3.DatabaseError(
-                    f"schema version {version}, expected {_SCHEMA_VERSION}")
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    tables = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+                    if version == 0 and not tables:
+                        conn.execute("CREATE TABLE emb (key BLOB PRIMARY KEY, "
+                                     "model TEXT NOT NULL, vec BLOB NOT NULL)")
+                        conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                        version = _SCHEMA_VERSION
+            if version != _SCHEMA_VERSION:
+                raise sqlite3.DatabaseError(f"schema version {version}, expected {_SCHEMA_VERSION}")
             conn.execute("SELECT key, model, vec FROM emb LIMIT 1").fetchall()
         except BaseException:
             conn.close()
