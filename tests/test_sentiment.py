@@ -319,6 +319,35 @@ def test_contrast_clauses_get_opposite_signs(scorer_name, request):
     assert (s[:, 0] > 0).all() and (s[:, 1] < 0).all(), s
 
 
+# Openers and closers that carry no sentiment and that the heads were not
+# trained with (notebooks/train_sentiment.py WRAPPERS holds the trained ones).
+UNSEEN_WRAPPERS = {
+    "en": (["Hiya,", "Dear team,", "Quick note,"], ["Sent from my Pixel", "Many thanks.", "Case 20931."]),
+    "ja": (["はじめまして。", "失礼します。", "ところで、"], ["以上になります。", "お手数ですがお願いします。", "（Pixel使用）"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scorer_name", ["minilm_scorer", "use_scorer"])
+def test_neutral_wrappers_rarely_change_the_label(scorer_name, request):
+    # A greeting or sign-off must not turn a complaint into praise. The
+    # recipe measures 13% label changes on its own harder sentences; on these
+    # clear cases at most 1 in 10 may change.
+    scorer = request.getfixturevalue(scorer_name)
+    langs = [("en", EN_CASES)] + ([("ja", JA_CASES)] if scorer_name == "use_scorer" else [])
+    plain, wrapped = [], []
+    for lang, cases in langs:
+        openers, closers = UNSEEN_WRAPPERS[lang]
+        sep = "" if lang == "ja" else " "
+        for text, _ in cases:
+            plain += [text] * 6
+            wrapped += [o + sep + text for o in openers] + [text + sep + c for c in closers]
+    a = scorer.score(plain)["sentiment_label"].to_numpy()
+    b = scorer.score(wrapped)["sentiment_label"].to_numpy()
+    changed = [(w, x, y) for w, x, y in zip(wrapped, a, b) if x != y]
+    assert len(changed) <= 0.1 * len(wrapped), changed
+
+
 @pytest.mark.slow
 def test_head_reuses_embeddings_without_embedding_again(use_scorer, monkeypatch):
     import voc.sentiment as sentiment
