@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from voc.segment import model_text  # noqa: E402
 from voc.sentiment import (  # noqa: E402
-    HEAD_FORMAT, _embed_direct, label_from_score, weights_sha256,
+    HEAD_FORMAT, SentimentHead, _embed_direct, label_from_score, weights_sha256,
 )
 
 DATA = Path(os.environ.get("VOC_DATA", ROOT.parent / "shared" / "data"))
@@ -201,12 +201,12 @@ def fit_arrays(kind: str, reg: float, X: np.ndarray, y: np.ndarray, w: np.ndarra
 
 
 def head_proba(arrays: list[np.ndarray], X: np.ndarray) -> np.ndarray:
-    """Class probabilities of stored head arrays, as voc.sentiment computes them."""
+    """Class probabilities of head arrays, computed by the shipped inference code."""
     *hidden, coef, intercept = arrays
-    h = np.maximum(X @ hidden[0] + hidden[1], 0.0) if hidden else X
-    z = h @ coef.T + intercept
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
+    head = SentimentHead(name="candidate", version=VERSION, embedder="", coef=coef, intercept=intercept,
+                         neutral_band=0.0, card={}, hidden_coef=hidden[0] if hidden else None,
+                         hidden_intercept=hidden[1] if hidden else None)
+    return head.proba(X)
 
 
 def fit_head(df: pd.DataFrame, X: np.ndarray, probe: pd.DataFrame, Xp: np.ndarray) -> dict:

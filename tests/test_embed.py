@@ -178,6 +178,14 @@ def test_locked_cache_is_an_error_not_a_rebuild(tmp_path):
     assert EmbeddingCache(path).count("p") == 2
 
 
+def test_cache_still_unreadable_after_rebuild_is_an_error_not_a_loop(tmp_path, monkeypatch):
+    path = tmp_path / "c.sqlite"
+    path.write_bytes(b"not a database" * 100)
+    monkeypatch.setattr(EmbeddingCache, "_rebuild", lambda self, e: None)  # the file survives
+    with pytest.raises(VocError, match="Cannot rebuild the embedding cache"):
+        EmbeddingCache(path).count()
+
+
 def test_large_batch_uses_chunks_and_bulk_lookup(fake_embedder, cache):
     texts = [f"text number {i}" for i in range(3000)]
     counting = Counting(fake_embedder)

@@ -379,6 +379,7 @@ class EmbeddingCache:
             raise VocError(f"Cannot create the embedding cache folder '{self.path.parent}': {e}. "
                            "Set VOC_CACHE_DIR to a writable folder, or '' to disable the cache.") from None
         deadline = time.monotonic() + self.timeout
+        rebuilt = False
         while True:
             try:
                 conn = self._open()
@@ -393,9 +394,14 @@ class EmbeddingCache:
                 if busy or not str(e).startswith("no such"):
                     raise VocError(f"Cannot open the embedding cache '{self.path}': {e}. Another process "
                                    "may hold it; retry, or disable the cache with VOC_CACHE_DIR=''.") from None
-                self._rebuild(e)  # a table or column of this version is missing
+                error = e  # a table or column of this version is missing
             except sqlite3.DatabaseError as e:  # not a database, corrupt, or another version
-                self._rebuild(e)
+                error = e
+            if rebuilt:  # still unreadable right after a rebuild: do not loop
+                raise VocError(f"Cannot rebuild the embedding cache '{self.path}': {error}. Delete the "
+                               "file, or disable the cache with VOC_CACHE_DIR=''.")
+            self._rebuild(error)
+            rebuilt = True
         self._conn, self._pid = conn, os.getpid()
         return conn
 
