@@ -407,3 +407,15 @@ def test_polarity_split_options_are_checked():
         X, texts, tokens, sentiment=sentiment)
     with pytest.raises(InputError, match="got 2 embeddings but 1 sentiment labels"):
         model.assign(X[:2], sentiment=["negative"])
+
+
+def test_top_k_in_small_row_blocks_equals_one_block_and_the_true_top_k():
+    from voc.themes import _top_k
+
+    rng = np.random.default_rng(0)
+    S = rng.integers(0, 50, size=(600, 300)).astype(np.float32)  # many ties
+    part, vals = _top_k(S, 7, rows=64)
+    whole, whole_vals = _top_k(S, 7, rows=len(S))
+    np.testing.assert_array_equal(part, whole)
+    np.testing.assert_array_equal(vals, np.take_along_axis(S, part, axis=1))
+    np.testing.assert_array_equal(np.sort(vals, axis=1), np.sort(S, axis=1)[:, -7:])
