@@ -13,7 +13,7 @@ import pytest
 import voc
 from voc import columns as C
 from voc.config import Config
-from voc.engine import _Reservoir, run_streaming
+from voc.engine import _LEAD, _Reservoir, run_streaming
 from voc.errors import ConfigError, InputError, ModelError
 from voc.io import iter_feedback, load_feedback, rejects
 from voc.pipeline import Analysis, analyze
@@ -171,6 +171,38 @@ def test_a_small_fit_sample_still_assigns_every_mention(files, tmp_path):
     stream(files / "ids.csv", tmp_path / "reuse", config=CONFIG, chunk_size=40, model_path=tmp_path / "m")
     themes = [pd.read_parquet(tmp_path / d / "mentions.parquet")[C.THEME] for d in ("again", "reuse")]
     pd.testing.assert_series_equal(*themes)
+
+
+def test_an_embedding_error_ahead_of_scoring_stops_the_run_and_keeps_the_old_output(files, tmp_path):
+    """The local engine embeds (pass 2a) in a thread ahead of scoring; its errors still surface."""
+    from tests.conftest import FakeEmbedder
+
+    class FailsOnThirdChunk(FakeEmbedder):
+        calls = 0
+
+        def embed(self, texts):
+            FailsOnThirdChunk.calls += 1
+            if FailsOnThirdChunk.calls == 3:
+                raise RuntimeError("embedder broke")
+            return super().embed(texts)
+
+    config = CONFIG.replace(cache_dir=str(tmp_path / "cache"))
+    model = stream(files / "ids.csv", tmp_path / "fit", config=CONFIG).model
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "themes.csv").write_text("old")
+    with pytest.raises(RuntimeError, match="embedder broke"):
+        run_streaming(files / "ids.csv", out, config=config, chunk_size=20, model=model,
+                      embedder=FailsOnThirdChunk(), scorer=FakeScorer())
+    assert 3 <= FailsOnThirdChunk.calls <= 3 + _LEAD  # at most the chunks already ahead
+    assert [p.name for p in out.iterdir()] == ["themes.csv"] and (out / "themes.csv").read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "fit", "out"]
+    # with the cache on, every chunk embeds ahead of its scoring and the result is the same
+    ok = run_streaming(files / "ids.csv", tmp_path / "ok", config=config, chunk_size=20, model=model,
+                       embedder=FakeEmbedder(), scorer=FakeScorer())
+    stream(files / "ids.csv", tmp_path / "nocache", config=CONFIG, chunk_size=20, model=model)
+    assert ok.run["engine"]["chunks"] == 8
+    assert_same_outputs(tmp_path / "ok", tmp_path / "nocache")
 
 
 def test_engine_options_are_checked(files, tmp_path, monkeypatch):

@@ -14,7 +14,10 @@ size, the theme-fitting sample and the number of themes, not with the dump:
    embedded once, in the same batch whichever engine runs it. **Pass 2b**
    reads each staged chunk's vectors from the cache, assigns themes, scores
    sentiment, aggregates records and appends row groups to
-   ``records.parquet`` and ``mentions.parquet``. With the cache off
+   ``records.parquet`` and ``mentions.parquet``. The local engine runs pass
+   2a in a background thread up to two chunks ahead of pass 2b, which
+   scores chunk ``i`` as soon as chunks ``0..i`` are embedded (the two use
+   both cores); Dask runs all of 2a on the workers first. With the cache off
    (``cache_dir=""``) pass 2a is skipped and each chunk embeds its own texts.
 
 The small tables (``themes.csv``, ``touchpoints.csv``, ``pain_points.csv``)
@@ -66,6 +69,8 @@ ENGINES = ("local", "dask")
 DEFAULT_CHUNK_SIZE = 50_000
 DASK_WORKERS = 2
 """Workers of the LocalCluster started when no ``scheduler`` is given."""
+_LEAD = 2
+"""Chunks the local engine's embedding pass may run ahead of scoring."""
 QUOTES_N, QUOTES_CANDIDATES = 2, 20
 """Quotes per pain point, and negative candidates kept per (touchpoint, theme)
 (:func:`voc.rank.rank_pain_points` looks at ``10 * n`` of them)."""
@@ -212,6 +217,29 @@ class _LocalEngine:
         for item in items:
             yield fn(item, **kwargs)
 
+    def lead(self, fn: Callable, items: Iterable, **kwargs: Any) -> Iterator[Any]:
+        """``map`` run in a background thread, at most ``_LEAD`` items ahead of the consumer.
+
+        Pass 2a (embedding) then runs on the second core while this thread
+        assigns and scores chunks whose texts are already embedded: the
+        embedders and numpy release the GIL for their heavy work. Results
+        come in order; an error in ``fn`` is raised here.
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
+        pending: deque = deque()
+        with ThreadPoolExecutor(1, thread_name_prefix="voc-lead") as pool:
+            try:
+                for item in items:
+                    pending.append(pool.submit(fn, item, **kwargs))
+                    if len(pending) > _LEAD:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for f in pending:
+                    f.cancel()
+
     def share(self, obj: Any) -> Any:
         return obj
 
@@ -253,6 +281,10 @@ class _DaskEngine:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+    def lead(self, fn: Callable, items: Iterable, **kwargs: Any) -> Iterator[Any]:
+        """Run ``map`` to the end first (the workers run it in parallel), then yield its results."""
+        yield from list(self.map(fn, items, **kwargs))
 
     def share(self, obj: Any) -> Any:
         """Send ``obj`` to every worker once; tasks then receive it by reference."""
@@ -624,14 +656,16 @@ def run_streaming(
             mentions_out = _ParquetAppender(tmp / "mentions.parquet")
             quotes = _Quotes()
             ship = embedder if (engine == "local" or isinstance(embedder, str)) else emb
-            # pass 2a (cache on): each distinct text embedded once, by its first chunk
+            # pass 2a (cache on): each distinct text embedded once, by its first chunk;
+            # chunk i is scored (2b) once chunks 0..i are embedded
+            embedded: Iterator[Any] = iter(range(n_chunks))
             if E.cache_path(config.cache_dir) is not None:
                 owned = (pd.read_parquet(stage / f"owned-{i:06d}.parquet")[C.TEXT].tolist()
                          for i in range(n_chunks))
-                for _ in runner.map(embed_chunk, owned, embedder=ship, cache_dir=config.cache_dir):
-                    pass
+                embedded = runner.lead(embed_chunk, owned, embedder=ship, cache_dir=config.cache_dir)
             del owners
-            staged = (pd.read_parquet(stage / f"mentions-{i:06d}.parquet") for i in range(n_chunks))
+            staged = (pd.read_parquet(stage / f"mentions-{i:06d}.parquet")
+                      for i, _ in zip(range(n_chunks), embedded))
             try:
                 for i, scored in enumerate(runner.map(score_chunk, staged, model=shared, embedder=ship,
                                                       scorer=scorer, cache_dir=config.cache_dir)):
@@ -651,6 +685,7 @@ def run_streaming(
             finally:
                 records_out.close()
                 mentions_out.close()
+                getattr(embedded, "close", lambda: None)()  # stop embedding ahead after an error
             shutil.rmtree(stage)
             seconds["embed_assign_score"] = round(time.perf_counter() - t0, 3)
 
