@@ -415,7 +415,7 @@ def test_top_k_in_small_row_blocks_equals_one_block_and_the_true_top_k():
     rng = np.random.default_rng(0)
     S = rng.integers(0, 50, size=(600, 300)).astype(np.float32)  # many ties
     part, vals = _top_k(S, 7, rows=64)
-    whole, whole_vals = _top_k(S, 7, rows=len(S))
+    whole, _ = _top_k(S, 7, rows=len(S))
     np.testing.assert_array_equal(part, whole)
     np.testing.assert_array_equal(vals, np.take_along_axis(S, part, axis=1))
     np.testing.assert_array_equal(np.sort(vals, axis=1), np.sort(S, axis=1)[:, -7:])

@@ -658,14 +658,13 @@ def run_streaming(
             ship = embedder if (engine == "local" or isinstance(embedder, str)) else emb
             # pass 2a (cache on): each distinct text embedded once, by its first chunk;
             # chunk i is scored (2b) once chunks 0..i are embedded
-            embedded: Iterator[Any] = iter(range(n_chunks))
+            embedded: Iterable[Any] = range(n_chunks)  # cache off: nothing to wait for
             if E.cache_path(config.cache_dir) is not None:
                 owned = (pd.read_parquet(stage / f"owned-{i:06d}.parquet")[C.TEXT].tolist()
                          for i in range(n_chunks))
                 embedded = runner.lead(embed_chunk, owned, embedder=ship, cache_dir=config.cache_dir)
             del owners
-            staged = (pd.read_parquet(stage / f"mentions-{i:06d}.parquet")
-                      for i, _ in zip(range(n_chunks), embedded))
+            staged = (pd.read_parquet(stage / f"mentions-{i:06d}.parquet") for i, _ in enumerate(embedded))
             try:
                 for i, scored in enumerate(runner.map(score_chunk, staged, model=shared, embedder=ship,
                                                       scorer=scorer, cache_dir=config.cache_dir)):
