@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gold-sentiment", action="store_true",
                     help="label planted phrasings with the generator's polarity (a ceiling, not a method)")
     ap.add_argument("--split-polarity", type=float, default=None)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="the analysis random_state (the sample is fixed)")
     args = ap.parse_args(argv)
 
     import voc
