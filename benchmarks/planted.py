@@ -20,12 +20,13 @@ Two measurements explain a miss:
 
 - ``union``: the themes that together match the carrying records best
   (greedy, adding the theme that most raises F1 while it rises by more than
-  0.01) and the NPS impact of their records together. It bounds what any
-  grouping of the fitted themes (merging, a hierarchy) could report.
+  0.01) and the NPS impact of their records together. It shows roughly
+  what a grouping of the fitted themes (merging, a hierarchy) could report
+  (greedy on F1, so not a strict bound).
 - ``--gold-sentiment``: the pipeline runs with a scorer that labels every
   mention holding a planted phrasing (case-insensitive; typo'd copies are
   missed) with the generator's polarity (pain negative, praise positive)
-  and leaves all other mentions to the default head. It bounds what a
+  and leaves all other mentions to the default head. It shows what a
   better sentiment model could change (themes split by polarity with
   ``--split-polarity``, the negative shares of the pain score).
 
