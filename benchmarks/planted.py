@@ -91,11 +91,9 @@ def _norm(text: str) -> str:
 
 def _nps_impact(nps: np.ndarray, member: np.ndarray) -> float:
     """NPS(all) - NPS(all without the member records), in points."""
-    from voc.survey import nps_points
+    from voc.survey import nps as nps_of
 
-    points = nps_points(nps)
-    ok = ~np.isnan(points)
-    return float(points[ok].mean() - points[ok & ~member].mean())
+    return nps_of(nps).value - nps_of(nps[~member]).value
 
 
 def evaluate(result, gold: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
@@ -103,7 +101,7 @@ def evaluate(result, gold: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     records, pain = result.records, result.pain_points
     ids = records["voc_id"].to_numpy()
     theme_records = (result.mentions.loc[result.mentions["theme"] >= 0]
-                     .groupby("theme")["voc_id"].apply(lambda s: set(s)))
+                     .groupby("theme")["voc_id"].apply(set))
     nps = pd.to_numeric(records["nps"], errors="coerce").to_numpy(dtype=float)
     keys = result.mentions["text"].map(planted_key)
     negative = result.mentions["sentiment_label"] == "negative"
