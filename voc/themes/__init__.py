@@ -39,8 +39,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_dir
-from .errors import ConfigError, InputError, ModelError
+from .._atomic import atomic_dir
+from ..errors import ConfigError, InputError, ModelError
 
 log = logging.getLogger(__name__)
 
