@@ -163,7 +163,7 @@ def test_extend_keeps_topic_ids_and_joins_or_adds_topics(tmp_path):
     keep = np.isin(y, [0, 1, 3, 4, 5])
     m = ThemeModel(n_components=None, min_theme_size=10).fit(X[keep], [texts[i] for i in np.flatnonzero(keep)],
                                                           [tokens[i] for i in np.flatnonzero(keep)])
-    before = m.topics_[["topic", "themes"]].copy()
+    before = m.topics_.set_index("topic")
     assert m.topic_of_.tolist() == [0, 0, 1, 1, 2]
     # week 2: leaf 2 (a third wording of topic 0); week 3: an unrelated group
     rng = np.random.default_rng(11)
@@ -171,14 +171,20 @@ def test_extend_keeps_topic_ids_and_joins_or_adds_topics(tmp_path):
     assert m.extend(X[week2], [texts[i] for i in np.flatnonzero(week2)],
                     [tokens[i] for i in np.flatnonzero(week2)], min_theme_size=10) == [5]
     other = (rng.normal(size=X.shape[1]) + rng.normal(scale=0.05, size=(40, X.shape[1]))).astype(np.float32)
-    assert m.extend(other, [f"refund slow {i}" for i in range(40)], [["refund", "slow"]] * 40,
+    # its words overlap topic 1's: fresh c-TF-IDF would reorder topic 1's keywords
+    assert m.extend(other, [f"refund {i}" for i in range(40)], [["refund", "parcel", "parcel", "parcel"]] * 40,
                     min_theme_size=10) == [6]
     assert m.topic_of_.tolist()[:5] == [0, 0, 1, 1, 2]  # every old theme keeps its topic
     assert m.topic_of_[5] == 0                          # the new wording joins its topic
     assert m.topic_of_[6] == 3                          # the unrelated group gets the next id
-    assert set(before["topic"]) <= set(m.topics_["topic"])
+    after = m.topics_.set_index("topic")
+    assert set(before.index) <= set(after.index)
+    for t in (1, 2):  # topics whose themes did not change keep their keywords and labels
+        assert after.loc[t, ["label", "keywords", "themes"]].tolist() == before.loc[t, ["label", "keywords", "themes"]].tolist()
+    assert after.loc[0, "themes"] == "0; 1; 5"
     back = ThemeModel.load(m.save(tmp_path / "m"))
     np.testing.assert_array_equal(back.topic_of_, m.topic_of_)
+    pd.testing.assert_frame_equal(back.topics_, m.topics_)
 
 
 # ---------------------------------------------------------------- outputs

@@ -355,6 +355,7 @@ class ThemeModel:
                                          threshold=self._topic_threshold)
         self.edits_ = _empty_edits()
         self._frozen_words: dict[int, list[str]] = {}
+        self._frozen_topic_words: dict[int, tuple[tuple[int, ...], list[str]]] = {}
         self._rebuild()
         return self
 
@@ -656,6 +657,9 @@ class ThemeModel:
         groups = [np.concatenate([parts_of[s] for s in leaves_of[t]]) for t in topics]
         records = []
         for t, words, parts in zip(topics, self._keywords(groups, rest), groups):
+            frozen = self._frozen_topic_words.get(t)
+            if frozen is not None and frozen[0] == tuple(sorted(int(p) for p in parts)):  # kept across extend()
+                words = list(frozen[1])
             label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"topic {t}"
             quotes = _merge_exemplars([quotes_of[s] for s in leaves_of[t]], self.n_exemplars)
             records.append({
@@ -749,6 +753,12 @@ class ThemeModel:
             parts = np.flatnonzero(target == row.theme)
             if len(parts) == 1 and row.keywords:
                 self._frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
+        # so do topics whose themes do not change
+        for row in self.topics_.itertuples():
+            parts = tuple(sorted(int(p) for s in row.themes.split(KEYWORD_SEPARATOR)
+                                 for p in np.flatnonzero(target == int(s))))
+            if row.keywords:
+                self._frozen_topic_words[int(row.topic)] = (parts, row.keywords.split(KEYWORD_SEPARATOR))
         # every existing topic keeps its id; a new theme joins the nearest
         # topic within the fitted cut, else it starts a new topic
         self._base_topics = np.concatenate([self._base_topics, join_topics(
@@ -802,6 +812,8 @@ class ThemeModel:
             "languages": self._base_languages,
             "edits": _edits_to_json(self.edits_),
             "frozen_keywords": {str(t): w for t, w in sorted(self._frozen_words.items())},
+            "frozen_topic_keywords": {str(t): {"themes": list(parts), "keywords": words}
+                                      for t, (parts, words) in sorted(self._frozen_topic_words.items())},
             "topic_threshold": (float(self._topic_threshold) if np.isfinite(self._topic_threshold)
                                 else None),
         }
@@ -901,6 +913,9 @@ class ThemeModel:
                                            n_topics=model.n_topics_)
             model._frozen_words = {int(t): [str(w) for w in words]
                                    for t, words in meta.get("frozen_keywords", {}).items()}
+            model._frozen_topic_words = {
+                int(t): (tuple(int(p) for p in v["themes"]), [str(w) for w in v["keywords"]])
+                for t, v in meta.get("frozen_topic_keywords", {}).items()}
         except ConfigError as exc:
             raise ModelError(f"Theme model {path} is corrupt: {exc} {fix}") from None
         except (KeyError, TypeError, ValueError, IndexError) as exc:
