@@ -489,7 +489,7 @@ def _html_pains(c: dict) -> str:
         out.append(f'<h3 lang="{_lang(title)}">{_e(title)}</h3><table class="pains">'
                    '<colgroup><col class="c-rank"><col><col class="c-num"><col class="c-num"><col class="c-imp">'
                    '<col class="c-bar"><col class="c-q"></colgroup><thead><tr>'
-                   '<th class="num">#</th><th>Theme</th><th class="num">Records</th><th class="num">Negative</th>'
+                   f'<th class="num">#</th><th>{_item_header(g)}</th><th class="num">Records</th><th class="num">Negative</th>'
                    '<th class="num">NPS impact [CI]</th><th>Impact</th><th class="num">q</th></tr></thead><tbody>')
         for _, r in g.iterrows():
             out.append(_html_pain_row(r, domain))
@@ -499,6 +499,11 @@ def _html_pains(c: dict) -> str:
     return "".join(out)
 
 
+def _item_header(section: pd.DataFrame) -> str:
+    """Column title of a pain-point table: "Topic / theme" when themes are shown beneath topics."""
+    return "Topic / theme" if any(len(x) for x in section.get("leaves", [])) else "Theme"
+
+
 def _html_pain_row(r: Any, domain: tuple[float, float], *, leaf: bool = False) -> str:
     """One row of a pain-point table: a topic (or theme) in bold, or a leaf theme beneath it."""
     ci = (f" [{_num(r.get('nps_impact_ci_low'))}, {_num(r.get('nps_impact_ci_high'))}]"
@@ -506,7 +511,7 @@ def _html_pain_row(r: Any, domain: tuple[float, float], *, leaf: bool = False) -
     label = r.get("label", "")
     name = f'<span class="leaf-mark">↳ </span>{_e(label)}' if leaf else f"<strong>{_e(label)}</strong>"
     bar = (_impact_svg(r.get("nps_impact"), r.get("nps_impact_ci_low"), r.get("nps_impact_ci_high"), domain)
-           if _isnum(r.get("nps_impact")) or not leaf else "")
+           if _isnum(r.get("nps_impact")) or (not leaf and _isnum(r.get("records"))) else "")
     row_class = ' class="leaf"' if leaf else ""
     rank = "" if leaf else _e(r.get("rank"))
     return (
@@ -660,7 +665,7 @@ def markdown_from_content(c: dict[str, Any]) -> str:
     for name, g in c["pain_sections"]:
         title = "All touchpoints" if name == C.ALL_TOUCHPOINTS else name
         lines += ["", f"### {_md(title)}", "",
-                  "| # | Theme | Records | Negative | NPS impact [CI] | Quote |", "|---:|---|---:|---:|---:|---|"]
+                  f"| # | {_item_header(g)} | Records | Negative | NPS impact [CI] | Quote |", "|---:|---|---:|---:|---:|---|"]
         for _, r in g.iterrows():
             for row, leaf in [(r, False), *((x, True) for x in r["leaves"])]:
                 ci = (f" [{_num(row.get('nps_impact_ci_low'))}, {_num(row.get('nps_impact_ci_high'))}]"
