@@ -250,3 +250,15 @@ def test_weekly_runs_keep_topic_ids_in_the_store(tmp_path, monkeypatch):
     total = store_analysis(store, config=config)
     assert total.topics is not None and "themes" in total.topics
     assert (total.mentions[C.TOPIC] == total.model.topic_ids(total.mentions[C.THEME])).all()
+
+
+def test_tables_of_a_model_without_themes():
+    from voc.pipeline import theme_table, topic_table
+
+    X = np.random.default_rng(0).normal(size=(12, 8)).astype(np.float32)
+    m = ThemeModel(n_components=None, min_theme_size=20).fit(X, ["t"] * 12, [["w"]] * 12)
+    assert m.n_themes_ == 0 and m.topics_.empty and m.topic_of_.tolist() == []
+    mentions = pd.DataFrame({C.VOC_ID: ["a"] * 12, C.THEME: -1, C.SENTIMENT: 0.0, C.SENTIMENT_LABEL: "neutral"})
+    themes = theme_table(m, mentions, n_records=1)
+    assert themes[["theme", "topic", "topic_label"]].values.tolist() == [[-1, -1, "(unassigned)"]]
+    assert topic_table(m, mentions, n_records=1)["topic"].tolist() == [-1]

@@ -376,8 +376,9 @@ def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.Dat
         base["topic_label"] = [names.get(int(t), "") for t in base[C.TOPIC]]
     table = _level_table(base, mentions, C.THEME, n_records=n_records)
     if C.TOPIC in table:
-        table.loc[table[C.THEME] == C.NOISE, [C.TOPIC, "topic_label"]] = [C.NOISE, "(unassigned)"]
-        table[C.TOPIC] = table[C.TOPIC].astype(int)
+        noise = table[C.THEME] == C.NOISE
+        table[C.TOPIC] = table[C.TOPIC].where(~noise, C.NOISE).astype(int)
+        table["topic_label"] = table["topic_label"].astype(object).where(~noise, "(unassigned)")
     cols = [C.THEME, "label", C.TOPIC, "topic_label", "keywords", "mentions", "records", "share",
             "mean_sentiment", "negative_share", "exemplars"]
     return table[[c for c in cols if c in table]]
