@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 
+import pandas as pd
 import pytest
 
 from voc import report as R
@@ -144,3 +145,48 @@ def test_report_in_headless_chromium(store, tmp_path):
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
     print(f"report screenshot: {shot}")
+
+
+def _with_topics(tables):
+    """The fixture tables with themes 0 and 5 under one topic (its label holds markup), 1-3 alone."""
+    from .weekly_fixtures import XSS
+
+    themes = tables["themes"].copy()
+    themes["topic"] = themes["theme"].map({0: 0, 5: 0, 1: 1, 2: 2, 3: 3})
+    themes["topic_label"] = themes["topic"].map({0: f"delivery {XSS}", 1: "app", 2: "checkout", 3: "support"})
+    return {**tables, "themes": themes}
+
+
+def test_report_leads_with_topics_and_shows_their_themes_beneath(tables):
+    t = _with_topics(tables)
+    c = R.report_content(**t)
+    name, g = c["pain_sections"][0]
+    assert name == "all"
+    delivery = g[g["topic"] == 0].iloc[0]
+    assert {leaf["theme"] for leaf in delivery["leaves"]} <= {0, 5} and len(delivery["leaves"]) >= 1
+    assert all(len(h["leaves"]) >= 1 for _, h in g.iterrows())
+    ranks = tables["pain_points"].query("touchpoint == 'all'").set_index("theme")["rank"]
+    best = [min(ranks[leaf["theme"]] for leaf in h["leaves"]) for _, h in g.iterrows()]
+    assert best == sorted(best)  # topics in the order of their best theme
+    page = R.render_html(**t)
+    assert "<script" not in page.lower()
+    assert "<strong>delivery &lt;script&gt;alert(1)&lt;/script&gt;</strong>" in page
+    assert page.count('<tr class="leaf">') >= len(g)
+    md = R.render_markdown(**t)
+    assert "delivery \\<script\\>alert(1)\\</script\\>" in md and "| ↳ " in md
+    for line in md.splitlines():
+        if line.startswith("|"):
+            assert len(re.split(r"(?<!\\)\|", line)[1:-1]) in (5, 6), line
+
+
+def test_report_uses_topic_rows_when_pain_points_have_levels(tables):
+    t = _with_topics(tables)
+    pp = t["pain_points"].assign(level="theme", topic=lambda d: d["theme"].map({0: 0, 5: 0, 1: 1, 2: 2, 3: 3}))
+    tops = pp.drop_duplicates(["touchpoint", "topic"]).assign(level="topic", theme=-1, label="TOPIC ROW",
+                                                            nps_impact=-42.0)
+    tops["rank"] = tops.groupby("touchpoint").cumcount() + 1
+    c = R.report_content(**{**t, "pain_points": pd.concat([pp, tops], ignore_index=True)})
+    _, g = c["pain_sections"][0]
+    assert (g["label"] == "TOPIC ROW").all() and (g["level"] == "topic").all()
+    assert all(leaf["level"] == "theme" for _, h in g.iterrows() for leaf in h["leaves"])
+    assert "-42.0" in R.render_markdown(**{**t, "pain_points": pd.concat([pp, tops], ignore_index=True)})

@@ -230,7 +230,7 @@ def test_lineage_and_delete_run(tmp_path, weeks):
     assert lin[["theme", "event", "run_id", "detail"]].values.tolist() == [
         [5, "new", "b", ""], [2, "merged", "b", "into 1"]]
     assert lin["date_max"].iloc[0] == weeks[5].records["date"].max()
-    with pytest.raises(StoreError, match=r"Unknown lineage event\(s\) \['split'\]\. Allowed: new, merged, retired\."):
+    with pytest.raises(StoreError, match=r"Unknown lineage event\(s\) \['split'\]\. Allowed: new, merged, retired, moved\."):
         store.add_lineage([{"theme": 1, "event": "split"}], run_id="b")
     with pytest.raises(StoreError, match=r"Unknown run 'zz'\. Known runs: a, b\."):
         store.add_lineage([{"theme": 1, "event": "new"}], run_id="zz")

@@ -150,7 +150,8 @@ def test_yaml_edits_rename_merge_delete(fitted, tmp_path):
     edits_file = tmp_path / "edits.yaml"
     edits_file.write_text('rename: {0: "Late deliveries"}\nmerge: [[1, 2]]  # 2 into 1\n', encoding="utf-8")
     edits = load_edits(edits_file)
-    assert edits == {"rename": {0: "Late deliveries"}, "merge": [[1, 2]], "delete": []}
+    assert edits == {"rename": {0: "Late deliveries"}, "merge": [[1, 2]], "delete": [],
+                     "rename_topic": {}, "merge_topics": [], "move": {}}
     model.apply_edits(edits).apply_edits(edits)  # idempotent
     assert model.themes_["theme"].tolist() == [0, 1]
     assert model.themes_["label"][0] == "Late deliveries"

@@ -158,7 +158,7 @@ def build_config(options: dict[str, Any]) -> Any:
 @main.command()
 @click.argument("input", type=click.Path(dir_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Output folder (records.parquet, mentions.parquet, themes.csv, touchpoints.csv, "
+              help="Output folder (records.parquet, mentions.parquet, themes.csv, topics.csv, touchpoints.csv, "
                    "pain_points.csv, run.json). Required unless --store is given.")
 @click.option("--store", is_flag=False, flag_value="voc.duckdb", default=None, metavar="PATH",
               help="Weekly mode: add only records the run store has not seen, keep theme ids stable, "
@@ -256,7 +256,7 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
     lines = [
         f"{counts['records']} records, {counts['mentions']} mentions, {counts['themes']} themes "
         f"({counts['unassigned_mentions']} mentions unassigned)" + (f" in {seconds:.1f}s" if seconds else ""),
-        f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv touchpoints.csv pain_points.csv run.json",
+        f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv topics.csv touchpoints.csv pain_points.csv run.json",
     ]
     lines += analysis.run.get("warnings", [])
     pp = analysis.pain_points

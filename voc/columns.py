@@ -23,6 +23,7 @@ PRIMARY_THEME = "primary_theme"  # most-mentioned theme, NOISE if none
 UNIT = "unit"                # 0-based position of the unit within its record
 THEME = "theme"              # theme id; NOISE (-1) means no theme
 THEME_PROB = "theme_prob"    # confidence of the theme assignment, 0..1
+TOPIC = "topic"              # parent topic of the theme; NOISE (-1) means none
 SENTIMENT = "sentiment"      # polarity in [-1, 1]
 SENTIMENT_LABEL = "sentiment_label"  # "negative" | "neutral" | "positive"
 

@@ -60,8 +60,9 @@ from . import columns as C
 from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
-from .pipeline import (MODEL_DIR, Analysis, FrameChecksum, attach_themes, csv_safe, file_checksum,
-                       model_embedder, prepare_records, theme_table, versions)
+from .pipeline import (MODEL_DIR, TOPICS_FILE, Analysis, FrameChecksum, attach_themes, csv_safe,
+                       file_checksum, model_embedder, prepare_records, rank_both_levels, theme_table,
+                       topic_table, versions)
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,7 @@ QUOTES_N, QUOTES_CANDIDATES = 2, 20
 _STAGE = ".stage"
 _RECORD_COLS = (C.VOC_ID, C.TOUCHPOINT, C.HAS_TEXT, C.NPS, C.CES, C.CSAT, C.SENTIMENT,
                 C.SENTIMENT_LABEL)
-_MENTION_COLS = (C.VOC_ID, C.THEME, C.SENTIMENT, C.SENTIMENT_LABEL)
+_MENTION_COLS = (C.VOC_ID, C.THEME, C.TOPIC, C.SENTIMENT, C.SENTIMENT_LABEL)
 
 
 @dataclass
@@ -96,6 +97,7 @@ class StreamResult:
     pain_points: pd.DataFrame
     run: dict[str, Any] = field(default_factory=dict)
     model: Any = None
+    topics: pd.DataFrame | None = None
 
     def load(self) -> Analysis:
         return Analysis.load(self.out_dir)
@@ -182,8 +184,8 @@ def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: An
 
     ``embedder`` and ``scorer`` are objects, or specs built once per process
     (:func:`resolve_embedder`, :func:`voc.sentiment.get_scorer`). Returns
-    ``theme``, ``theme_prob``, ``sentiment``, ``sentiment_label`` aligned
-    with ``mentions``.
+    ``theme``, ``theme_prob``, ``topic``, ``sentiment``, ``sentiment_label``
+    aligned with ``mentions``.
     """
     from . import embed as E
     from .segment import model_text
@@ -202,6 +204,7 @@ def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: An
     return pd.DataFrame({
         C.THEME: np.asarray(ids, dtype=int),
         C.THEME_PROB: np.asarray(probs, dtype=float),
+        C.TOPIC: model.topic_ids(ids),
         C.SENTIMENT: scores[C.SENTIMENT].to_numpy(dtype=float),
         C.SENTIMENT_LABEL: scores[C.SENTIMENT_LABEL].to_numpy(),
     })
@@ -693,13 +696,15 @@ def run_streaming(
             rec = _read_columns(tmp / "records.parquet", _RECORD_COLS)
             men = _read_columns(tmp / "mentions.parquet", _MENTION_COLS)
             themes = theme_table(model, men, n_records=len(rec))
+            topics = topic_table(model, men, n_records=len(rec))
             touchpoints = R.touchpoint_summary(rec, config=config)
-            pain_points = quotes.fill(R.rank_pain_points(rec, men, themes, config=config))
+            pain_points = quotes.fill(rank_both_levels(rec, men, themes, topics, config=config))
             counts = {
                 "records": n_records,
                 "records_with_text": n_with_text,
                 "mentions": n_mentions,
                 "themes": int((themes[C.THEME] != C.NOISE).sum()),
+                "topics": int((topics[C.TOPIC] != C.NOISE).sum()),
                 "unassigned_mentions": int((men[C.THEME] == C.NOISE).sum()),
                 "rejected_rows": n_rejected,
             }
@@ -707,6 +712,7 @@ def run_streaming(
             for name, table in (("themes", themes), ("touchpoints", touchpoints),
                                 ("pain_points", pain_points)):
                 csv_safe(table).to_csv(tmp / f"{name}.csv", index=False)
+            csv_safe(topics).to_csv(tmp / TOPICS_FILE, index=False)
             model.save(tmp / MODEL_DIR)
             seconds["rank"] = round(time.perf_counter() - t0, 3)
             seconds["total"] = round(time.perf_counter() - start, 3)
@@ -739,7 +745,7 @@ def run_streaming(
     if save_model is not None:
         with atomic_dir(Path(save_model)) as tmp:
             model.save(tmp)
-    return StreamResult(out_dir, themes, touchpoints, pain_points, run, model)
+    return StreamResult(out_dir, themes, touchpoints, pain_points, run, model, topics)
 
 
 def _read_columns(path: Path, wanted: tuple[str, ...]) -> pd.DataFrame:

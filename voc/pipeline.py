@@ -37,6 +37,8 @@ OUTPUT_FILES = (
     "pain_points.csv",
     "run.json",
 )
+TOPICS_FILE = "topics.csv"
+"""Written when the run has topics; older output folders without it still load."""
 MODEL_DIR = "model"
 
 
@@ -52,7 +54,8 @@ class Analysis:
         One row per unit (sentence/clause or record) with text
         (``mentions.parquet``).
     themes : DataFrame
-        One row per theme (``themes.csv``).
+        One row per theme (``themes.csv``), with its ``topic`` and
+        ``topic_label``.
     touchpoints : DataFrame
         Survey metrics per touchpoint (``touchpoints.csv``).
     pain_points : DataFrame
@@ -62,6 +65,8 @@ class Analysis:
         (``run.json``).
     model : ThemeModel or None
         The theme model the run used (saved under ``model/``).
+    topics : DataFrame or None
+        One row per topic, the parents of the themes (``topics.csv``).
     """
 
     records: pd.DataFrame
@@ -71,6 +76,7 @@ class Analysis:
     pain_points: pd.DataFrame
     run: dict[str, Any] = field(default_factory=dict)
     model: Any = None
+    topics: pd.DataFrame | None = None
 
     def save(self, out_dir: str | Path) -> Path:
         """Write every output file into ``out_dir`` atomically.
@@ -83,6 +89,8 @@ class Analysis:
             self.mentions.to_parquet(tmp / "mentions.parquet", index=False)
             for name in ("themes", "touchpoints", "pain_points"):
                 csv_safe(getattr(self, name)).to_csv(tmp / f"{name}.csv", index=False)
+            if self.topics is not None:
+                csv_safe(self.topics).to_csv(tmp / TOPICS_FILE, index=False)
             (tmp / "run.json").write_text(
                 json.dumps(self.run, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
             )
@@ -113,6 +121,8 @@ class Analysis:
             pain_points=pd.read_csv(out_dir / "pain_points.csv", keep_default_na=False, na_values=[""]),
             run=json.loads((out_dir / "run.json").read_text(encoding="utf-8")),
             model=model,
+            topics=(pd.read_csv(out_dir / TOPICS_FILE, keep_default_na=False, na_values=[""])
+                    if (out_dir / TOPICS_FILE).exists() else None),
         )
 
 
@@ -272,6 +282,7 @@ def analyze(
             model.apply_edits(load_edits(config.edits))
         theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
         emerging: list[int] = []
+        topics_before = set(model.topics_["topic"].tolist())
         if discover and model is not None:
             noise = np.flatnonzero(np.asarray(theme_ids) == C.NOISE)
             tokens = S.keyword_tokens([model_texts[i] for i in noise], [languages[i] for i in noise])
@@ -285,14 +296,16 @@ def analyze(
                 theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
         mentions[C.THEME] = np.asarray(theme_ids, dtype=int)
         mentions[C.THEME_PROB] = np.asarray(theme_probs, dtype=float)
+        mentions[C.TOPIC] = model.topic_ids(theme_ids)
         mentions = mentions[[c for c in mentions.columns if c not in (C.SENTIMENT, C.SENTIMENT_LABEL)]
                             + [C.SENTIMENT, C.SENTIMENT_LABEL]]  # the documented column order
 
     with timer.stage("rank"):
         records = attach_themes(records, mentions)
         themes = theme_table(model, mentions, n_records=len(records))
+        topics = topic_table(model, mentions, n_records=len(records))
         touchpoints = R.touchpoint_summary(records, config=config)
-        pain_points = R.rank_pain_points(records, mentions, themes, config=config)
+        pain_points = rank_both_levels(records, mentions, themes, topics, config=config)
 
     run = {
         "voc_version": __version__,
@@ -307,6 +320,7 @@ def analyze(
             "records_with_text": int(records[C.HAS_TEXT].sum()),
             "mentions": int(len(mentions)),
             "themes": int((themes[C.THEME] != C.NOISE).sum()),
+            "topics": int((topics[C.TOPIC] != C.NOISE).sum()),
             "unassigned_mentions": int((mentions[C.THEME] == C.NOISE).sum()),
             "rejected_rows": int(len(df.attrs.get("voc_rejects", ()))),
         },
@@ -318,9 +332,10 @@ def analyze(
     }
     if discover:
         run["emerging_themes"] = [int(t) for t in emerging]
+        run["emerging_topics"] = sorted(set(model.topics_["topic"].tolist()) - topics_before)
     if config.redact:
         run["redaction"] = {k: int(v) for k, v in redacted.items()}
-    return Analysis(records, mentions, themes, touchpoints, pain_points, run, model)
+    return Analysis(records, mentions, themes, touchpoints, pain_points, run, model, topics)
 
 
 def prepare_records(df: pd.DataFrame, *, config: Config) -> tuple[pd.DataFrame, dict[str, int]]:
@@ -348,9 +363,49 @@ def model_embedder(model: Any) -> str | None:
 
 
 def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.DataFrame:
-    """The ``themes.csv`` table: the model's labels plus this run's counts."""
+    """The ``themes.csv`` table: the model's labels plus this run's counts.
+
+    ``topic`` and ``topic_label`` name each theme's parent topic (-1 and
+    "(unassigned)" for the unassigned row).
+    """
     base = model.themes_[[C.THEME, "label", "keywords", "exemplars"]].copy()
-    grouped = mentions.groupby(C.THEME)
+    topic_of = getattr(model, "topic_of_", None)
+    if topic_of is not None:
+        base[C.TOPIC] = model.topic_ids(base[C.THEME])
+        names = dict(zip(model.topics_[C.TOPIC], model.topics_["label"]))
+        base["topic_label"] = [names.get(int(t), "") for t in base[C.TOPIC]]
+    table = _level_table(base, mentions, C.THEME, n_records=n_records)
+    if C.TOPIC in table:
+        noise = table[C.THEME] == C.NOISE
+        table[C.TOPIC] = table[C.TOPIC].where(~noise, C.NOISE).astype(int)
+        table["topic_label"] = table["topic_label"].astype(object).where(~noise, "(unassigned)")
+    cols = [C.THEME, "label", C.TOPIC, "topic_label", "keywords", "mentions", "records", "share",
+            "mean_sentiment", "negative_share", "exemplars"]
+    return table[[c for c in cols if c in table]]
+
+
+def topic_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.DataFrame:
+    """The ``topics.csv`` table: one row per topic (and -1, unassigned).
+
+    Columns as :func:`theme_table` (topic instead of theme) plus ``themes``,
+    the topic's leaf theme ids (``"; "``-joined). Counts are this run's:
+    ``records`` counts a record once however many of the topic's themes it
+    mentions. ``mentions`` needs a ``topic`` column (else it is derived from
+    ``theme`` with the model).
+    """
+    if C.TOPIC not in mentions:
+        mentions = mentions.assign(**{C.TOPIC: model.topic_ids(mentions[C.THEME])})
+    base = model.topics_[[C.TOPIC, "label", "keywords", "exemplars", "themes"]].copy()
+    table = _level_table(base, mentions, C.TOPIC, n_records=n_records)
+    table["themes"] = table["themes"].fillna("")
+    cols = [C.TOPIC, "label", "keywords", "themes", "mentions", "records", "share", "mean_sentiment",
+            "negative_share", "exemplars"]
+    return table[cols]
+
+
+def _level_table(base: pd.DataFrame, mentions: pd.DataFrame, key: str, *, n_records: int) -> pd.DataFrame:
+    """``base`` (one row per id of ``key``) plus an unassigned row and this run's counts."""
+    grouped = mentions.groupby(key)
     counts = pd.DataFrame(
         {
             "mentions": grouped.size(),
@@ -360,16 +415,26 @@ def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.Dat
         }
     )
     noise = pd.DataFrame(
-        {C.THEME: [C.NOISE], "label": ["(unassigned)"], "keywords": [""], "exemplars": [""]}
+        {key: [C.NOISE], "label": ["(unassigned)"], "keywords": [""], "exemplars": [""]}
     )
     table = pd.concat([base, noise], ignore_index=True).merge(
-        counts, left_on=C.THEME, right_index=True, how="left"
+        counts, left_on=key, right_index=True, how="left"
     )
     table[["mentions", "records"]] = table[["mentions", "records"]].fillna(0).astype(int)
     table["share"] = table["records"] / max(n_records, 1)
-    cols = [C.THEME, "label", "keywords", "mentions", "records", "share", "mean_sentiment",
-            "negative_share", "exemplars"]
-    return table[cols].sort_values(C.THEME, key=lambda s: s.where(s >= 0, 10**9)).reset_index(drop=True)
+    return table.sort_values(key, key=lambda s: s.where(s >= 0, 10**9)).reset_index(drop=True)
+
+
+def rank_both_levels(records: pd.DataFrame, mentions: pd.DataFrame, themes: pd.DataFrame,
+                     topics: pd.DataFrame | None, *, config: Config) -> pd.DataFrame:
+    """:func:`voc.rank.rank_pain_points` with topic rows when rank supports ``topics=``."""
+    import inspect
+
+    from . import rank as R
+
+    if topics is not None and "topics" in inspect.signature(R.rank_pain_points).parameters:
+        return R.rank_pain_points(records, mentions, themes, topics=topics, config=config)
+    return R.rank_pain_points(records, mentions, themes, config=config)
 
 
 def attach_themes(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
@@ -524,7 +589,10 @@ def run_incremental(
     stay stable, and look for emerging themes among the mentions that fit no
     existing theme (new ids, recorded in the store's lineage as ``new``).
     Analyst merges and deletions from ``config.edits`` are recorded as
-    ``merged`` / ``retired``.
+    ``merged`` / ``retired``. Topics get lineage rows of their own
+    (``level="topic"``): ``new`` at the first fit and for emerging topics,
+    ``merged`` for ``merge_topics``; a theme moved by the analyst gets a
+    ``moved`` row.
 
     Returns
     -------
@@ -551,17 +619,26 @@ def run_incremental(
     if model is not None and not hasattr(model, "embedder_name_"):
         model.embedder_name_ = None
     analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
+    topic = {"level": "topic"}
     if model is None:
         events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
                   for t in analysis.themes[C.THEME] if t != C.NOISE]
+        events += [{"theme": int(t), "event": "new", "detail": "initial fit", **topic}
+                   for t in analysis.model.topics_[C.TOPIC]]
     else:
         events = [{"theme": int(t), "event": "new", "detail": "emerging"}
                   for t in analysis.run.get("emerging_themes", [])]
+        events += [{"theme": int(t), "event": "new", "detail": "emerging", **topic}
+                   for t in analysis.run.get("emerging_topics", [])]
     edits = analysis.model.edits_ if analysis.model is not None else {}
     events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
                for dst, *sources in edits.get("merge", []) for src in sources]
     events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
                for t in edits.get("delete", [])]
+    events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}", **topic}
+               for dst, *sources in edits.get("merge_topics", []) for src in sources]
+    events += [{"theme": int(t), "event": "moved", "detail": f"to topic {int(dst)}"}
+               for t, dst in sorted(edits.get("move", {}).items())]
     analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
     store.write_run(analysis, lineage=_new_events(store, events))
     return analysis
@@ -573,8 +650,9 @@ def _new_events(store: Any, events: list[dict]) -> list[dict]:
         seen = store.lineage()
     except StoreError:  # a new store has no lineage yet
         return events
-    have = {(int(r.theme), r.event, r.detail) for r in seen.itertuples()}
-    return [e for e in events if (e["theme"], e["event"], e["detail"]) not in have]
+    levels = seen["level"].fillna("theme") if "level" in seen else pd.Series("theme", index=seen.index)
+    have = set(zip(levels, seen["theme"].astype(int), seen["event"], seen["detail"]))
+    return [e for e in events if (e.get("level", "theme"), e["theme"], e["event"], e["detail"]) not in have]
 
 
 def run_store(
@@ -619,8 +697,11 @@ def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
     records = store.records().drop(columns=["run_id"], errors="ignore")
     mentions = store.mentions().drop(columns=["run_id", C.DATE, C.TOUCHPOINT], errors="ignore")
     model = store.load_model()
+    # topics from the latest model (edits such as a moved theme apply to the whole history)
+    mentions[C.TOPIC] = model.topic_ids(mentions[C.THEME])
     records = attach_themes(records.drop(columns=[C.THEMES, C.PRIMARY_THEME], errors="ignore"), mentions)
     themes = theme_table(model, mentions, n_records=len(records))
+    topics = topic_table(model, mentions, n_records=len(records))
     run = {
         "voc_version": __version__,
         "created_at": pd.Timestamp.now(tz="UTC").isoformat(),
@@ -630,6 +711,7 @@ def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
             "records": int(len(records)),
             "mentions": int(len(mentions)),
             "themes": int((themes[C.THEME] != C.NOISE).sum()),
+            "topics": int((topics[C.TOPIC] != C.NOISE).sum()),
             "unassigned_mentions": int((mentions[C.THEME] == C.NOISE).sum()),
         },
         "date_range": _date_range(records),
@@ -639,8 +721,8 @@ def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
     return Analysis(
         records, mentions, themes,
         R.touchpoint_summary(records, config=config),
-        R.rank_pain_points(records, mentions, themes, config=config),
-        run, model,
+        rank_both_levels(records, mentions, themes, topics, config=config),
+        run, model, topics,
     )
 
 

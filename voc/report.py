@@ -62,7 +62,9 @@ def report_content(
         All records and mentions up to (at least) the reported week; records
         need ``date`` for trends and KPIs.
     themes : DataFrame, optional
-        theme, label (labels of theme ids; "theme <id>" otherwise).
+        theme, label (labels of theme ids; "theme <id>" otherwise), and
+        optionally topic, topic_label: the pain points are then shown by
+        topic with their leaf themes beneath.
     pain_points, touchpoints : DataFrame, optional
         The ranked tables of the run (see :mod:`voc.rank`).
     lineage : DataFrame, optional
@@ -116,7 +118,7 @@ def report_content(
     lines = {t: trends[trends[C.THEME] == t].sort_values("period").tail(12) for t in top_ids}
 
     heat = _heatmap(upto[upto[C.VOC_ID].isin(week_ids)], week_m, labels)
-    pains = _pain_sections(pain_points, top=top, n_quotes=n_quotes)
+    pains = _pain_sections(pain_points, themes, top=top, n_quotes=n_quotes)
     week_records = upto[upto[C.VOC_ID].isin(week_ids)]
     n = {
         "records": len(week_records),
@@ -188,18 +190,54 @@ def _split_quotes(value: Any, n: int) -> list[str]:
     return [_trim(q) for q in items if q and q.strip()][:n]
 
 
-def _pain_sections(pain_points: pd.DataFrame | None, *, top: int, n_quotes: int) -> list[tuple[str, pd.DataFrame]]:
+LEAVES_PER_TOPIC = 3
+"""Leaf themes shown beneath each topic in the pain-point sections."""
+
+
+def _pain_sections(pain_points: pd.DataFrame | None, themes: pd.DataFrame | None = None, *, top: int,
+                   n_quotes: int) -> list[tuple[str, pd.DataFrame]]:
+    """Top ``top`` pain points per touchpoint; by topic when topics are known.
+
+    With a ``level`` column, the topic rows are the headline and the theme
+    rows of the same topic go beneath (``leaves``). Without it, theme rows
+    are grouped under their topic (``themes`` with ``topic``,
+    ``topic_label``): a topic ranks by its best theme and has no numbers of
+    its own. Without topics every row is a theme and ``leaves`` is empty.
+    """
     if pain_points is None or pain_points.empty:
         return []
     pp = pain_points.copy()
     if "rank" not in pp:
         pp["rank"] = pp.groupby(C.TOUCHPOINT).cumcount() + 1
+    topic_of, topic_label = {}, {}
+    if themes is not None and C.TOPIC in themes:
+        known = themes[themes[C.TOPIC].notna()]
+        topic_of = {int(t): int(p) for t, p in zip(known[C.THEME], known[C.TOPIC])}
+        if "topic_label" in known:
+            topic_label = {int(p): str(lab) for p, lab in zip(known[C.TOPIC], known["topic_label"])}
+    levels = "level" in pp
+    if C.TOPIC not in pp or pp[C.TOPIC].isna().all():
+        pp[C.TOPIC] = [topic_of.get(int(t), C.NOISE) if _isnum(t) else C.NOISE for t in pp.get(C.THEME, [])]
+    grouped = levels or bool(topic_of)
     names = sorted(pp[C.TOUCHPOINT].astype(str).unique(), key=lambda s: (s != C.ALL_TOUCHPOINTS, s))
     out = []
     for name in names:
-        g = pp[pp[C.TOUCHPOINT].astype(str) == name].sort_values("rank").head(top).copy()
-        g["quote_list"] = [_split_quotes(q, n_quotes) for q in g.get("quotes", pd.Series([""] * len(g)))]
-        out.append((name, g.reset_index(drop=True)))
+        here = pp[pp[C.TOUCHPOINT].astype(str) == name].sort_values("rank", kind="stable")
+        leaves = here[here["level"] == "theme"] if levels else here
+        if levels:
+            heads = here[here["level"] == "topic"].head(top).copy()
+        elif grouped:
+            firsts = leaves.drop_duplicates(C.TOPIC).head(top)
+            heads = pd.DataFrame({C.TOPIC: firsts[C.TOPIC].to_numpy(), "rank": np.arange(1, len(firsts) + 1),
+                                  "label": [topic_label.get(int(t), f"topic {int(t)}") for t in firsts[C.TOPIC]]})
+        else:
+            heads = here.head(top).copy()
+        heads["quote_list"] = [_split_quotes(q, n_quotes) for q in heads.get("quotes", pd.Series([""] * len(heads)))]
+        heads["leaves"] = [
+            [dict(r, quote_list=_split_quotes(r.get("quotes", ""), 1))
+             for r in leaves[leaves[C.TOPIC] == t].head(LEAVES_PER_TOPIC).to_dict("records")]
+            if grouped else [] for t in heads.get(C.TOPIC, [C.NOISE] * len(heads))]
+        out.append((name, heads.reset_index(drop=True)))
     return out
 
 
@@ -343,6 +381,7 @@ svg .dot{fill:var(--accent)}svg .tick{font-size:10px;fill:var(--muted)}svg .val{
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 12px;break-inside:avoid}
 .card h3{margin:0 0 4px}.meta{color:var(--muted);font-size:.85em}
 table.pains{table-layout:fixed}table.pains col.c-rank{width:34px}table.pains col.c-num{width:84px}
+table.pains tr.leaf td{font-size:.92em;border-bottom-style:dotted}table.pains .leaf-mark{color:var(--muted)}
 table.pains col.c-imp{width:150px}table.pains col.c-bar{width:276px}table.pains col.c-q{width:60px}
 .heat td.cell{text-align:center;font-size:.85em;min-width:64px}.heat th.theme{max-width:160px}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:.78em;background:#eef2f8;color:var(--accent);margin-left:6px}
@@ -437,9 +476,9 @@ def _html_pains(c: dict) -> str:
         return "".join(out)
     vals = []
     for _, g in c["pain_sections"]:
-        for col in ("nps_impact", "nps_impact_ci_low", "nps_impact_ci_high"):
-            if col in g:
-                vals += [float(v) for v in g[col] if _isnum(v)]
+        for r in [*g.to_dict("records"), *(leaf for leaves in g["leaves"] for leaf in leaves)]:
+            vals += [float(r[col]) for col in ("nps_impact", "nps_impact_ci_low", "nps_impact_ci_high")
+                     if _isnum(r.get(col))]
     lo, hi = (min(vals + [0.0]), max(vals + [0.0])) if vals else (-1.0, 1.0)
     pad = max((hi - lo) * 0.05, 0.5)
     domain = (lo - pad, hi + pad)
@@ -450,24 +489,40 @@ def _html_pains(c: dict) -> str:
         out.append(f'<h3 lang="{_lang(title)}">{_e(title)}</h3><table class="pains">'
                    '<colgroup><col class="c-rank"><col><col class="c-num"><col class="c-num"><col class="c-imp">'
                    '<col class="c-bar"><col class="c-q"></colgroup><thead><tr>'
-                   '<th class="num">#</th><th>Theme</th><th class="num">Records</th><th class="num">Negative</th>'
+                   f'<th class="num">#</th><th>{_item_header(g)}</th><th class="num">Records</th><th class="num">Negative</th>'
                    '<th class="num">NPS impact [CI]</th><th>Impact</th><th class="num">q</th></tr></thead><tbody>')
         for _, r in g.iterrows():
-            ci = (f" [{_num(r.get('nps_impact_ci_low'))}, {_num(r.get('nps_impact_ci_high'))}]"
-                  if _isnum(r.get("nps_impact_ci_low")) else "")
-            out.append(
-                f"<tr><td class=\"num\">{_e(r.get('rank'))}</td>"
-                f"<td lang=\"{_lang(r.get('label', ''))}\"><strong>{_e(r.get('label', ''))}</strong>"
-                f"{_quote_list(r['quote_list'])}</td>"
-                f"<td class=\"num\">{_num(r.get('records'), '{:,.0f}')}</td>"
-                f"<td class=\"num\">{_pct(r.get('negative_share'))}</td>"
-                f"<td class=\"num\">{_num(r.get('nps_impact'))}{_e(ci)}</td>"
-                f"<td>{_impact_svg(r.get('nps_impact'), r.get('nps_impact_ci_low'), r.get('nps_impact_ci_high'), domain)}</td>"
-                f"<td class=\"num\">{_num(r.get('nps_impact_q'), '{:.3f}')}</td></tr>"
-            )
+            out.append(_html_pain_row(r, domain))
+            out += [_html_pain_row(leaf, domain, leaf=True) for leaf in r["leaves"]]
         out.append("</tbody></table>")
     out.append("</section>")
     return "".join(out)
+
+
+def _item_header(section: pd.DataFrame) -> str:
+    """Column title of a pain-point table: "Topic / theme" when themes are shown beneath topics."""
+    return "Topic / theme" if any(len(x) for x in section.get("leaves", [])) else "Theme"
+
+
+def _html_pain_row(r: Any, domain: tuple[float, float], *, leaf: bool = False) -> str:
+    """One row of a pain-point table: a topic (or theme) in bold, or a leaf theme beneath it."""
+    ci = (f" [{_num(r.get('nps_impact_ci_low'))}, {_num(r.get('nps_impact_ci_high'))}]"
+          if _isnum(r.get("nps_impact_ci_low")) else "")
+    label = r.get("label", "")
+    name = f'<span class="leaf-mark">↳ </span>{_e(label)}' if leaf else f"<strong>{_e(label)}</strong>"
+    bar = (_impact_svg(r.get("nps_impact"), r.get("nps_impact_ci_low"), r.get("nps_impact_ci_high"), domain)
+           if _isnum(r.get("nps_impact")) or (not leaf and _isnum(r.get("records"))) else "")
+    row_class = ' class="leaf"' if leaf else ""
+    rank = "" if leaf else _e(r.get("rank"))
+    return (
+        f"<tr{row_class}><td class=\"num\">{rank}</td>"
+        f"<td lang=\"{_lang(label)}\">{name}{_quote_list(r['quote_list'])}</td>"
+        f"<td class=\"num\">{_num(r.get('records'), '{:,.0f}')}</td>"
+        f"<td class=\"num\">{_pct(r.get('negative_share'))}</td>"
+        f"<td class=\"num\">{_num(r.get('nps_impact'))}{_e(ci)}</td>"
+        f"<td>{bar}</td>"
+        f"<td class=\"num\">{_num(r.get('nps_impact_q'), '{:.3f}')}</td></tr>"
+    )
 
 
 def _html_heatmap(c: dict) -> str:
@@ -610,13 +665,16 @@ def markdown_from_content(c: dict[str, Any]) -> str:
     for name, g in c["pain_sections"]:
         title = "All touchpoints" if name == C.ALL_TOUCHPOINTS else name
         lines += ["", f"### {_md(title)}", "",
-                  "| # | Theme | Records | Negative | NPS impact [CI] | Quote |", "|---:|---|---:|---:|---:|---|"]
+                  f"| # | {_item_header(g)} | Records | Negative | NPS impact [CI] | Quote |", "|---:|---|---:|---:|---:|---|"]
         for _, r in g.iterrows():
-            ci = (f" [{_num(r.get('nps_impact_ci_low'))}, {_num(r.get('nps_impact_ci_high'))}]"
-                  if _isnum(r.get("nps_impact_ci_low")) else "")
-            quote = r["quote_list"][0] if r["quote_list"] else ""
-            lines.append(f"| {_md(r.get('rank'))} | {_md(r.get('label', ''))} | {_num(r.get('records'), '{:,.0f}')} | "
-                         f"{_pct(r.get('negative_share'))} | {_num(r.get('nps_impact'))}{ci} | {_md(quote)} |")
+            for row, leaf in [(r, False), *((x, True) for x in r["leaves"])]:
+                ci = (f" [{_num(row.get('nps_impact_ci_low'))}, {_num(row.get('nps_impact_ci_high'))}]"
+                      if _isnum(row.get("nps_impact_ci_low")) else "")
+                quote = row["quote_list"][0] if row["quote_list"] else ""
+                name = f"↳ {_md(row.get('label', ''))}" if leaf else _md(row.get("label", ""))
+                lines.append(f"| {'' if leaf else _md(row.get('rank'))} | {name} | "
+                             f"{_num(row.get('records'), '{:,.0f}')} | {_pct(row.get('negative_share'))} | "
+                             f"{_num(row.get('nps_impact'))}{ci} | {_md(quote)} |")
     lines += ["", "## Emerging themes and spikes", ""]
     for _, r in c["new_themes"].iterrows():
         lines.append(f"- **New:** {_md(r['label'])}: {int(r['volume'])} records, negative "
@@ -693,7 +751,8 @@ def _tables_from_store(store: Any, *, week: str | None) -> dict[str, Any]:
     labels = store.theme_labels()[[C.THEME, "label"]]
     themes = store.themes(run_id)
     if len(themes):
-        labels = pd.concat([themes[[C.THEME, "label"]], labels]).drop_duplicates(C.THEME)
+        keep = [c for c in (C.THEME, "label", C.TOPIC, "topic_label") if c in themes]
+        labels = pd.concat([themes[keep], labels]).drop_duplicates(C.THEME)
     run = json.loads(runs.loc[runs["run_id"] == run_id, "run"].iloc[0] or "{}")
     run.setdefault("store", {})["run_id"] = run_id
     return {

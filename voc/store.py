@@ -1,8 +1,8 @@
 """The run store: every weekly run in one embedded DuckDB file.
 
-A :class:`Store` keeps each run's records, mentions, themes, touchpoints and
-pain points (each row tagged with ``run_id``), the theme lineage (new, merged,
-retired themes) and the theme model, in a single file that needs no server.
+A :class:`Store` keeps each run's records, mentions, themes, topics,
+touchpoints and pain points (each row tagged with ``run_id``), the theme and
+topic lineage (new, merged, retired, moved) and the theme model, in a single file that needs no server.
 
 Writing a run is one transaction: an interrupted or failing write leaves the
 store exactly as it was. DuckDB allows one writing process at a time; a
@@ -39,10 +39,13 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 DEFAULT_PATH = "voc.duckdb"
 
-TABLES = ("records", "mentions", "themes", "touchpoints", "pain_points")
+TABLES = ("records", "mentions", "themes", "touchpoints", "pain_points", "topics")
 """Per-run tables; every row carries the ``run_id`` of the run that wrote it."""
 
-LINEAGE_EVENTS = ("new", "merged", "retired")
+LINEAGE_EVENTS = ("new", "merged", "retired", "moved")
+LINEAGE_LEVELS = ("theme", "topic")
+"""``level`` of a lineage row: the id in ``theme`` is a theme id or a topic id
+(rows of stores written before topics have no level and read as "theme")."""
 
 TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact")
 """Metrics of :meth:`Store.trend` (and :func:`voc.trends.metric_trend`)."""
@@ -61,13 +64,19 @@ _BASE_SCHEMA: dict[str, dict[str, str]] = {
     },
     "mentions": {
         "run_id": "VARCHAR", C.VOC_ID: "VARCHAR", C.UNIT: "INTEGER", C.TEXT: "VARCHAR",
-        C.LANGUAGE: "VARCHAR", C.THEME: "INTEGER", C.THEME_PROB: "DOUBLE",
+        C.LANGUAGE: "VARCHAR", C.THEME: "INTEGER", C.THEME_PROB: "DOUBLE", C.TOPIC: "INTEGER",
         C.SENTIMENT: "DOUBLE", C.SENTIMENT_LABEL: "VARCHAR",
         C.DATE: "TIMESTAMP", C.TOUCHPOINT: "VARCHAR",  # copied from the record
     },
     "themes": {
-        "run_id": "VARCHAR", C.THEME: "INTEGER", "label": "VARCHAR", "keywords": "VARCHAR",
+        "run_id": "VARCHAR", C.THEME: "INTEGER", "label": "VARCHAR", C.TOPIC: "INTEGER",
+        "topic_label": "VARCHAR", "keywords": "VARCHAR",
         "mentions": "BIGINT", "records": "BIGINT", "share": "DOUBLE", "exemplars": "VARCHAR",
+    },
+    "topics": {
+        "run_id": "VARCHAR", C.TOPIC: "INTEGER", "label": "VARCHAR", "keywords": "VARCHAR",
+        "themes": "VARCHAR", "mentions": "BIGINT", "records": "BIGINT", "share": "DOUBLE",
+        "exemplars": "VARCHAR",
     },
     "touchpoints": {"run_id": "VARCHAR", C.TOUCHPOINT: "VARCHAR"},
     "pain_points": {
@@ -81,7 +90,8 @@ CREATE TABLE IF NOT EXISTS runs (
     run_id VARCHAR PRIMARY KEY, created_at TIMESTAMP, date_min TIMESTAMP,
     date_max TIMESTAMP, n_records BIGINT, n_mentions BIGINT, config JSON, run JSON);
 CREATE TABLE IF NOT EXISTS lineage (
-    theme INTEGER, event VARCHAR, run_id VARCHAR, detail VARCHAR, created_at TIMESTAMP);
+    theme INTEGER, event VARCHAR, run_id VARCHAR, detail VARCHAR, created_at TIMESTAMP, level VARCHAR);
+ALTER TABLE lineage ADD COLUMN IF NOT EXISTS level VARCHAR;
 CREATE TABLE IF NOT EXISTS model_files (run_id VARCHAR, name VARCHAR, data BLOB);
 """
 
@@ -180,8 +190,10 @@ class Store:
         run_id : str, optional
             Defaults to ``run-YYYYmmddTHHMMSS-xxxx`` (UTC).
         lineage : DataFrame or list of dict, optional
-            Theme lineage events of this run (columns theme, event in
-            new|merged|retired, detail).
+            Lineage events of this run (columns theme, event in
+            new|merged|retired|moved, detail, and optionally level in
+            theme|topic, default theme; for topic rows ``theme`` holds the
+            topic id).
         save_model : bool
             Store ``analysis.model`` as the store's current theme model.
 
@@ -333,6 +345,15 @@ class Store:
         """The themes table of ``run`` (latest run when None)."""
         return self._snapshot("themes", run, order="ORDER BY theme")
 
+    def topics(self, run: str | None = None) -> pd.DataFrame:
+        """The topics table of ``run`` (latest run when None); empty (no
+        columns) for runs or stores written before topics existed."""
+        if self._query("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'topics'"
+                       ).iloc[0, 0] == 0:
+            return pd.DataFrame()
+        df = self._snapshot("topics", run, order="ORDER BY topic")
+        return df if len(df) else pd.DataFrame()
+
     def touchpoints(self, run: str | None = None) -> pd.DataFrame:
         """The touchpoints table of ``run`` (latest run when None)."""
         return self._snapshot("touchpoints", run)
@@ -367,12 +388,16 @@ class Store:
             self._query(f"SELECT * FROM mentions {where} ORDER BY voc_id, unit", params))
 
     def lineage(self) -> pd.DataFrame:
-        """Theme lineage: theme, event, run_id, detail, created_at, plus the
-        run's date_min/date_max (the data period the event belongs to)."""
-        return self._query(
-            """SELECT l.theme, l.event, l.run_id, l.detail, l.created_at, r.date_min, r.date_max
+        """Theme and topic lineage: theme, event, run_id, detail, created_at,
+        the run's date_min/date_max (the data period the event belongs to)
+        and level (``theme``, or ``topic`` when ``theme`` holds a topic id)."""
+        df = self._query(
+            """SELECT l.*, r.date_min, r.date_max
                FROM lineage l LEFT JOIN runs r USING (run_id) ORDER BY l.created_at, l.theme"""
         )
+        level = df["level"].fillna("theme") if "level" in df else "theme"
+        cols = ["theme", "event", "run_id", "detail", "created_at", "date_min", "date_max"]
+        return df[cols].assign(level=level)
 
     def load_model(self, run: str | None = None, *, cls: Any = None) -> Any:
         """The theme model saved by ``run``, or the latest saved model when
@@ -520,19 +545,24 @@ _ALWAYS = {c for cols in _BASE_SCHEMA.values() for c in cols}
 def _lineage_frame(events: Any, run_id: str, now: pd.Timestamp) -> pd.DataFrame:
     frame = pd.DataFrame(events if events is not None else [], columns=None)
     if frame.empty:
-        return pd.DataFrame(columns=["theme", "event", "run_id", "detail", "created_at"])
+        return pd.DataFrame(columns=["theme", "event", "run_id", "detail", "created_at", "level"])
     missing = {"theme", "event"} - set(frame.columns)
     if missing:
         raise StoreError(f"Lineage events need columns theme and event; missing {', '.join(sorted(missing))}.")
     bad = sorted(set(frame["event"]) - set(LINEAGE_EVENTS))
     if bad:
         raise StoreError(f"Unknown lineage event(s) {bad}. Allowed: {', '.join(LINEAGE_EVENTS)}.")
+    level = frame["level"].fillna("theme").astype(str) if "level" in frame else "theme"
+    bad = sorted(set(pd.Series(level, index=frame.index)) - set(LINEAGE_LEVELS))
+    if bad:
+        raise StoreError(f"Unknown lineage level(s) {bad}. Allowed: {', '.join(LINEAGE_LEVELS)}.")
     out = pd.DataFrame({
         "theme": frame["theme"].astype(int),
         "event": frame["event"].astype(str),
         "run_id": run_id,
         "detail": frame["detail"].astype(str) if "detail" in frame else "",
         "created_at": now,
+        "level": level,
     })
     return out
 

@@ -417,7 +417,8 @@ def new_themes(
     first = seen.groupby(C.THEME)["period"].min()
     new = {int(k): "data" for k, v in first.items() if v == period}
     if lineage is not None and len(lineage) and "date_max" in lineage:
-        ev = lineage[(lineage["event"] == "new") & lineage["date_max"].notna()]
+        themes_only = lineage["level"].fillna("theme") == "theme" if "level" in lineage else True
+        ev = lineage[(lineage["event"] == "new") & lineage["date_max"].notna() & themes_only]
         ev_period = periods(ev["date_max"], freq=freq)
         for theme in ev.loc[ev_period == period, C.THEME]:
             new.setdefault(int(theme), "lineage")

@@ -24,8 +24,13 @@ Method (see ``docs/themes.md``):
    (``tf(w, theme) * log(1 + mean words per theme / freq(w))``), and pick
    representative quotes closest to the theme centroid.
 
-Analyst edits (rename / merge / delete) are replayed on top of the fitted
-model and kept with it by :meth:`ThemeModel.save`.
+6. **Topics**: leaf themes are grouped into parent topics by their centroids
+   (:mod:`voc.themes.hierarchy`); ``topic_of_`` maps themes to topics and
+   ``topics_`` describes them like ``themes_``.
+
+Analyst edits (rename / merge / delete themes; rename / merge topics, move a
+theme to another topic) are replayed on top of the fitted model and kept
+with it by :meth:`ThemeModel.save`.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ import pandas as pd
 
 from .._atomic import atomic_dir
 from ..errors import ConfigError, InputError, ModelError
+from .hierarchy import TOPIC_ZSCORE, group_themes, join_topics, topic_threshold
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +57,7 @@ MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 DUPLICATE_SIMILARITY = 0.9995
 COHESION_TRIM = 0.2  # share of least similar members left out of a theme's cohesion
-EDIT_KEYS = ("rename", "merge", "delete")
+EDIT_KEYS = ("rename", "merge", "delete", "rename_topic", "merge_topics", "move")
 LABEL_SEPARATOR = " / "
 KEYWORD_SEPARATOR = "; "
 EXEMPLAR_SEPARATOR = " | "
@@ -94,6 +100,11 @@ class ThemeModel:
         is at least ``merge_zscore`` standard deviations above the mean
         similarity of all theme pairs (see :func:`_merge_duplicates`).
         ``None`` never merges.
+    topic_zscore : float or None, default 1.5
+        Group leaf themes into parent topics: average-linkage clustering of
+        the theme centroids, cut where the mean cross similarity falls below
+        ``mean + topic_zscore * std`` of all theme-pair similarities (see
+        :mod:`voc.themes.hierarchy`). ``None``: every theme is its own topic.
     outlier_threshold : float, default 0.3
         Smallest similarity-weighted vote share of the nearest references for
         a point to join a theme; below it the point is noise (-1).
@@ -129,6 +140,15 @@ class ThemeModel:
         The analyst edits in force (see :func:`load_edits`).
     n_themes_ : int
         Themes found by the fit, before edits.
+    topic_of_ : ndarray of int, shape (n_themes_,)
+        Topic of every theme id after edits; -1 for themes merged away or
+        deleted (see :meth:`topic_ids`).
+    topics_ : DataFrame
+        ``topic, label, keywords, exemplars, size, languages, themes``
+        (``themes``: the leaf theme ids, ``"; "``-joined), one row per
+        topic after edits.
+    n_topics_ : int
+        Topics found by the fit (and added by :meth:`extend`), before edits.
 
     Examples
     --------
@@ -145,6 +165,7 @@ class ThemeModel:
         min_samples: int | None = None,
         cluster_selection_method: str = "eom",
         merge_zscore: float | None = 4.0,
+        topic_zscore: float | None = TOPIC_ZSCORE,
         split_polarity: float | None = None,
         outlier_threshold: float = 0.3,
         noise_quantile: float = 0.01,
@@ -161,6 +182,7 @@ class ThemeModel:
         self.min_samples = min_samples
         self.cluster_selection_method = cluster_selection_method
         self.merge_zscore = merge_zscore
+        self.topic_zscore = topic_zscore
         self.split_polarity = split_polarity
         self.outlier_threshold = outlier_threshold
         self.noise_quantile = noise_quantile
@@ -174,7 +196,7 @@ class ThemeModel:
     # ------------------------------------------------------------------ params
     _PARAMS = (
         "min_theme_size", "n_components", "n_neighbors", "min_samples",
-        "cluster_selection_method", "merge_zscore", "split_polarity", "outlier_threshold",
+        "cluster_selection_method", "merge_zscore", "topic_zscore", "split_polarity", "outlier_threshold",
         "noise_quantile",
         "n_assign_neighbors", "max_references", "n_keywords", "n_label_words",
         "n_exemplars", "random_state",
@@ -207,9 +229,10 @@ class ThemeModel:
             raise bad("random_state", "an int")
         if self.cluster_selection_method not in ("eom", "leaf"):
             raise bad("cluster_selection_method", "one of 'eom', 'leaf'")
-        v = self.merge_zscore
-        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf):
-            raise bad("merge_zscore", "None or a float >= 0")
+        for name in ("merge_zscore", "topic_zscore"):
+            v = getattr(self, name)
+            if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf):
+                raise bad(name, "None or a float >= 0")
         v = self.split_polarity
         if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 0.5):
             raise bad("split_polarity", "None or a float in the range (0, 0.5]")
@@ -327,8 +350,12 @@ class ThemeModel:
             _exemplars(X, texts, final, t, self._centroids[t], self.n_exemplars) for t in range(k)
         ]
         self._base_languages = _language_mix(languages, final, k)
+        self._topic_threshold = topic_threshold(self._centroids, zscore=self.topic_zscore)
+        self._base_topics = group_themes(self._centroids, sizes=self._base_sizes,
+                                         threshold=self._topic_threshold)
         self.edits_ = _empty_edits()
         self._frozen_words: dict[int, list[str]] = {}
+        self._frozen_topic_words: dict[int, tuple[tuple[int, ...], list[str]]] = {}
         self._rebuild()
         return self
 
@@ -546,7 +573,8 @@ class ThemeModel:
             ``self``.
         """
         self._check_fitted()
-        self.edits_ = _validate_edits(edits or {}, self.n_themes_, source="edits")
+        self.edits_ = _validate_edits(edits or {}, self.n_themes_, source="edits",
+                                      n_topics=self.n_topics_)
         self._rebuild()
         return self
 
@@ -565,32 +593,99 @@ class ThemeModel:
         self.probabilities_ = np.where(self.labels_ >= 0, self._base_probs, 0.0)
 
         survivors = sorted({int(t) for t in target if t >= 0})
-        rows = np.vstack([self._counts[np.flatnonzero(target == s)].sum(axis=0) for s in survivors]
-                         + [self._counts[np.flatnonzero(target == NOISE)].sum(axis=0)
-                            + self._counts[k:].sum(axis=0)]) if k else self._counts
-        scores = c_tf_idf(rows)
-        records = []
-        for i, s in enumerate(survivors):
-            parts = np.flatnonzero(target == s)
+        parts_of = {s: np.flatnonzero(target == s) for s in survivors}
+        rest = np.concatenate([np.flatnonzero(target == NOISE), np.arange(k, len(self._counts))])
+        words_of = self._keywords([parts_of[s] for s in survivors], rest)
+        records, quotes_of = [], {}
+        for s, words in zip(survivors, words_of):
+            parts = parts_of[s]
             if len(parts) == 1 and int(parts[0]) in self._frozen_words:  # kept across extend()
                 words = list(self._frozen_words[int(parts[0])])
-            else:
-                words = _top_words(scores[i], rows[i], self._vocab, self.n_keywords)
             label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"theme {s}"
             label = self.edits_["rename"].get(s, label)
-            quotes = _merge_exemplars([self._base_exemplars[p] for p in parts], self.n_exemplars)
+            quotes_of[s] = _merge_exemplars([self._base_exemplars[p] for p in parts], self.n_exemplars)
             records.append(
                 {
                     "theme": s,
                     "label": label,
                     "keywords": KEYWORD_SEPARATOR.join(words),
-                    "exemplars": EXEMPLAR_SEPARATOR.join(quotes),
+                    "exemplars": EXEMPLAR_SEPARATOR.join(quotes_of[s]),
                     "size": int(self._base_sizes[parts].sum()),
                     "languages": _merge_languages([self._base_languages[p] for p in parts]),
                 }
             )
         cols = ["theme", "label", "keywords", "exemplars", "size", "languages"]
         self.themes_ = pd.DataFrame(records, columns=cols).astype({"theme": int, "size": int})
+        self._rebuild_topics(target, parts_of, quotes_of, rest)
+
+    def _keywords(self, groups: list[np.ndarray], rest: np.ndarray) -> list[list[str]]:
+        """Keywords of each group of fitted theme ids, and the one place they are made.
+
+        The groups' rows of the class-count matrix are summed (``rest``, the
+        deleted themes and noise, is one more class) and scored with
+        c-TF-IDF. Themes (one group per theme after merges) and topics (one
+        group per topic) both come through here.
+        """
+        if not groups:
+            return []
+        rows = np.vstack([self._counts[g].sum(axis=0) for g in groups] + [self._counts[rest].sum(axis=0)])
+        scores = c_tf_idf(rows)
+        return [_top_words(scores[i], rows[i], self._vocab, self.n_keywords) for i in range(len(groups))]
+
+    def _rebuild_topics(self, target: np.ndarray, parts_of: dict, quotes_of: dict, rest: np.ndarray) -> None:
+        """Derive topic_of_ and topics_ from the fitted topics and the edits.
+
+        A theme merged by the analyst is in its first id's topic; then
+        ``move`` puts themes in other topics, ``merge_topics`` merges topics
+        (into the first id) and ``rename_topic`` renames them.
+        """
+        edits = self.edits_
+        topic_target = np.arange(self.n_topics_)
+        for group in edits["merge_topics"]:
+            root = int(topic_target[group[0]])
+            for t in group[1:]:
+                topic_target[topic_target == topic_target[t]] = root
+        topic_of = np.full(self.n_themes_, NOISE, dtype=int)
+        for s in parts_of:
+            topic_of[s] = edits["move"].get(s, self._base_topics[s])
+        on = topic_of >= 0
+        topic_of[on] = topic_target[topic_of[on]]
+        self.topic_of_ = topic_of
+        topics = sorted({int(t) for t in topic_of[on]})
+        leaves_of = {t: [s for s in sorted(parts_of, key=lambda s: (-self._base_sizes[parts_of[s]].sum(), s))
+                         if topic_of[s] == t] for t in topics}
+        groups = [np.concatenate([parts_of[s] for s in leaves_of[t]]) for t in topics]
+        records = []
+        for t, words, parts in zip(topics, self._keywords(groups, rest), groups):
+            frozen = self._frozen_topic_words.get(t)
+            if frozen is not None and frozen[0] == tuple(sorted(int(p) for p in parts)):  # kept across extend()
+                words = list(frozen[1])
+            label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"topic {t}"
+            quotes = _merge_exemplars([quotes_of[s] for s in leaves_of[t]], self.n_exemplars)
+            records.append({
+                "topic": t,
+                "label": edits["rename_topic"].get(t, label),
+                "keywords": KEYWORD_SEPARATOR.join(words),
+                "exemplars": EXEMPLAR_SEPARATOR.join(quotes),
+                "size": int(self._base_sizes[parts].sum()),
+                "languages": _merge_languages([self._base_languages[p] for p in parts]),
+                "themes": KEYWORD_SEPARATOR.join(str(s) for s in sorted(leaves_of[t])),
+            })
+        cols = ["topic", "label", "keywords", "exemplars", "size", "languages", "themes"]
+        self.topics_ = pd.DataFrame(records, columns=cols).astype({"topic": int, "size": int})
+
+    def topic_ids(self, theme_ids: Any) -> np.ndarray:
+        """Topic of each theme id (after edits); -1 for -1 (noise) and unknown ids."""
+        self._check_fitted()
+        ids = np.asarray(theme_ids, dtype=int).ravel()
+        out = np.full(len(ids), NOISE, dtype=int)
+        ok = (ids >= 0) & (ids < len(self.topic_of_))
+        out[ok] = self.topic_of_[ids[ok]]
+        return out
+
+    @property
+    def n_topics_(self) -> int:
+        return int(self._base_topics.max()) + 1 if len(self._base_topics) else 0
 
     # ---------------------------------------------------------------- extend
     def extend(
@@ -608,7 +703,10 @@ class ThemeModel:
         The mentions (typically those a new batch left as noise after
         :meth:`assign`) are clustered with this model's parameters; each
         cluster becomes a new theme with the next free id. Existing themes,
-        their ids and the edits are unchanged.
+        their ids and the edits are unchanged. Every existing topic keeps its
+        id; a new theme joins the topic whose themes' centroids are on average
+        at least the fitted cut similar to it (:func:`~voc.themes.hierarchy.join_topics`),
+        otherwise it gets a new topic id after the existing ones.
 
         Parameters
         ----------
@@ -655,6 +753,17 @@ class ThemeModel:
             parts = np.flatnonzero(target == row.theme)
             if len(parts) == 1 and row.keywords:
                 self._frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
+        # so do topics whose themes do not change
+        for row in self.topics_.itertuples():
+            parts = tuple(sorted(int(p) for s in row.themes.split(KEYWORD_SEPARATOR)
+                                 for p in np.flatnonzero(target == int(s))))
+            if row.keywords:
+                self._frozen_topic_words[int(row.topic)] = (parts, row.keywords.split(KEYWORD_SEPARATOR))
+        # every existing topic keeps its id; a new theme joins the nearest
+        # topic within the fitted cut, else it starts a new topic
+        self._base_topics = np.concatenate([self._base_topics, join_topics(
+            sub._centroids, self._centroids, self._base_topics, threshold=self._topic_threshold,
+            sizes=sub._base_sizes)])
         self._ref = np.vstack([self._ref, sub._ref])
         self._neg_half = np.concatenate([self._neg_half, sub._neg_half])
         self._partner = np.concatenate([self._partner, np.where(sub._partner >= 0, sub._partner + k, NOISE)])
@@ -703,6 +812,10 @@ class ThemeModel:
             "languages": self._base_languages,
             "edits": _edits_to_json(self.edits_),
             "frozen_keywords": {str(t): w for t, w in sorted(self._frozen_words.items())},
+            "frozen_topic_keywords": {str(t): {"themes": list(parts), "keywords": words}
+                                      for t, (parts, words) in sorted(self._frozen_topic_words.items())},
+            "topic_threshold": (float(self._topic_threshold) if np.isfinite(self._topic_threshold)
+                                else None),
         }
         arrays = {
             "references": self._ref.astype(np.float16),
@@ -716,6 +829,7 @@ class ThemeModel:
             "sizes": self._base_sizes.astype(np.int64),
             "labels": self._base_labels.astype(np.int32),
             "probabilities": self._base_probs.astype(np.float32),
+            "topics": self._base_topics.astype(np.int32),
         }
         with atomic_dir(path) as tmp:
             (tmp / MODEL_JSON).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -760,6 +874,14 @@ class ThemeModel:
             model._base_sizes = arrays["sizes"].astype(int)
             model._base_labels = arrays["labels"].astype(int)
             model._base_probs = arrays["probabilities"].astype(np.float64)
+            # models saved before topics: the topics are derived from the centroids
+            if "topic_threshold" in meta:
+                thr = meta["topic_threshold"]
+                model._topic_threshold = float("inf") if thr is None else float(thr)
+            else:
+                model._topic_threshold = topic_threshold(model._centroids, zscore=model.topic_zscore)
+            model._base_topics = (arrays["topics"].astype(int) if "topics" in arrays else group_themes(
+                model._centroids, sizes=model._base_sizes, threshold=model._topic_threshold))
             checks = [
                 model._ref.ndim == 2 and model._ref.shape[1] == dim,
                 model._ref_labels.shape == (len(model._ref),),
@@ -775,6 +897,7 @@ class ThemeModel:
                 len(meta["exemplars"]) == k and len(meta["languages"]) == k,
                 bool(((model._ref_labels >= 0) & (model._ref_labels < k)).all()),
                 bool(((model._base_labels >= NOISE) & (model._base_labels < k)).all()),
+                model._base_topics.shape == (k,) and bool((model._base_topics >= 0).all()),
             ]
             if not all(checks):
                 raise ValueError("array shapes do not match the model description")
@@ -786,9 +909,13 @@ class ThemeModel:
             model.min_theme_size_ = int(meta["min_theme_size"])
             if meta.get("embedder_name") is not None:
                 model.embedder_name_ = str(meta["embedder_name"])
-            model.edits_ = _validate_edits(meta["edits"], k, source=str(path / MODEL_JSON))
+            model.edits_ = _validate_edits(meta["edits"], k, source=str(path / MODEL_JSON),
+                                           n_topics=model.n_topics_)
             model._frozen_words = {int(t): [str(w) for w in words]
                                    for t, words in meta.get("frozen_keywords", {}).items()}
+            model._frozen_topic_words = {
+                int(t): (tuple(int(p) for p in v["themes"]), [str(w) for w in v["keywords"]])
+                for t, v in meta.get("frozen_topic_keywords", {}).items()}
         except ConfigError as exc:
             raise ModelError(f"Theme model {path} is corrupt: {exc} {fix}") from None
         except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -811,7 +938,7 @@ class ThemeModel:
 
 # ====================================================================== edits
 def _empty_edits() -> dict:
-    return {"rename": {}, "merge": [], "delete": []}
+    return {"rename": {}, "merge": [], "delete": [], "rename_topic": {}, "merge_topics": [], "move": {}}
 
 
 def _edits_to_json(edits: dict) -> dict:
@@ -819,28 +946,31 @@ def _edits_to_json(edits: dict) -> dict:
         "rename": {str(k): v for k, v in edits["rename"].items()},
         "merge": [list(g) for g in edits["merge"]],
         "delete": list(edits["delete"]),
+        "rename_topic": {str(k): v for k, v in edits["rename_topic"].items()},
+        "merge_topics": [list(g) for g in edits["merge_topics"]],
+        "move": {str(k): v for k, v in edits["move"].items()},
     }
 
 
-def _theme_id(value: Any, where: str, n_themes: int | None) -> int:
+def _theme_id(value: Any, where: str, n_themes: int | None, kind: str = "theme") -> int:
     if isinstance(value, bool):
         ok = False
     elif isinstance(value, (int, np.integer)):
         ok = True
     else:
         ok = isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value) is not None
-    allowed = f"0..{n_themes - 1}" if n_themes else "a theme id (int >= 0)"
+    allowed = f"0..{n_themes - 1}" if n_themes else f"a {kind} id (int >= 0)"
     if not ok or int(value) < 0 or (n_themes is not None and int(value) >= n_themes):
         raise ConfigError(
-            f"Bad theme id {value!r} in {where}: theme ids are {allowed}"
-            + (" (the fitted model's themes)" if n_themes is not None else "")
+            f"Bad {kind} id {value!r} in {where}: {kind} ids are {allowed}"
+            + (f" (the fitted model's {kind}s)" if n_themes is not None else "")
             + ". Fix the edits file."
         )
     return int(value)
 
 
-def _validate_edits(edits: Any, n_themes: int | None, *, source: str) -> dict:
-    """Check and normalise an edits dict; ``n_themes`` bounds the ids if given."""
+def _validate_edits(edits: Any, n_themes: int | None, *, source: str, n_topics: int | None = None) -> dict:
+    """Check and normalise an edits dict; ``n_themes`` / ``n_topics`` bound the ids if given."""
     if edits is None:
         return _empty_edits()
     if not isinstance(edits, dict):
@@ -893,7 +1023,66 @@ def _validate_edits(edits: Any, n_themes: int | None, *, source: str) -> dict:
         if t in delete:
             raise ConfigError(f"Theme {t} is both renamed and deleted in {source}; keep one of the two.")
         rename[t] = label.strip()
-    return {"rename": rename, "merge": merge, "delete": delete}
+    return {"rename": rename, "merge": merge, "delete": delete,
+            **_validate_topic_edits(edits, n_topics, source=source, merged_away=merged_away, deleted=delete,
+                                    n_themes=n_themes)}
+
+
+def _validate_topic_edits(edits: dict, n_topics: int | None, *, source: str, merged_away: dict,
+                          deleted: list, n_themes: int | None) -> dict:
+    """The topic keys of an edits dict: rename_topic, merge_topics, move."""
+    rename_in = edits.get("rename_topic") or {}
+    merge_in = edits.get("merge_topics") or []
+    move_in = edits.get("move") or {}
+    if not isinstance(rename_in, dict):
+        raise ConfigError(f"'rename_topic' in {source} must map topic id to new label, e.g. {{2: \"Support wait\"}}.")
+    if not isinstance(merge_in, list) or not all(isinstance(g, list) for g in merge_in):
+        raise ConfigError(f"'merge_topics' in {source} must be a list of topic id lists, e.g. [[1, 4]] "
+                          "(4 merges into 1).")
+    if not isinstance(move_in, dict):
+        raise ConfigError(f"'move' in {source} must map theme id to topic id, e.g. {{12: 3}} "
+                          "(theme 12 moves to topic 3).")
+
+    def topic(v: Any, key: str) -> int:
+        return _theme_id(v, f"{source} '{key}'", n_topics, kind="topic")
+
+    merge: list[list[int]] = []
+    merged_away_topics: dict[int, int] = {}
+    for group in merge_in:
+        ids = [topic(v, "merge_topics") for v in group]
+        if len(ids) < 2 or len(set(ids)) != len(ids):
+            raise ConfigError(f"Each 'merge_topics' group in {source} needs two or more different topic ids "
+                              f"(a topic cannot merge into itself); got {group!r}.")
+        for t in ids[1:]:
+            if t in merged_away_topics:
+                raise ConfigError(f"Topic {t} is merged twice in {source} (into {merged_away_topics[t]} and "
+                                  f"{ids[0]}); list it in one 'merge_topics' group only.")
+            merged_away_topics[t] = ids[0]
+        merge.append(ids)
+    rename: dict[int, str] = {}
+    for key, label in rename_in.items():
+        t = topic(key, "rename_topic")
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"New label of topic {t} in {source} 'rename_topic' must be non-empty text; "
+                              f"got {label!r}.")
+        if t in merged_away_topics:
+            raise ConfigError(f"Topic {t} is renamed in {source} but merged into {merged_away_topics[t]}; "
+                              f"rename {merged_away_topics[t]} instead.")
+        rename[t] = label.strip()
+    move: dict[int, int] = {}
+    for key, value in move_in.items():
+        leaf = _theme_id(key, f"{source} 'move'", n_themes)
+        t = topic(value, "move")
+        if leaf in merged_away:
+            raise ConfigError(f"Theme {leaf} is moved in {source} but merged into {merged_away[leaf]}; "
+                              f"move {merged_away[leaf]} instead.")
+        if leaf in deleted:
+            raise ConfigError(f"Theme {leaf} is both moved and deleted in {source}; keep one of the two.")
+        if t in merged_away_topics:
+            raise ConfigError(f"Theme {leaf} is moved in {source} to topic {t}, which is merged into "
+                              f"{merged_away_topics[t]}; move it to {merged_away_topics[t]} instead.")
+        move[leaf] = t
+    return {"rename_topic": rename, "merge_topics": merge, "move": move}
 
 
 def load_edits(path: str | Path) -> dict:
@@ -904,6 +1093,9 @@ def load_edits(path: str | Path) -> dict:
         rename: {3: "Login crashes"}
         merge: [[4, 7]]        # 7 merges into 4 (several ids: all into the first)
         delete: [9]            # theme 9 becomes noise (-1)
+        rename_topic: {2: "Support wait"}
+        merge_topics: [[1, 5]] # topic 5 merges into topic 1
+        move: {12: 3}          # theme 12 moves to topic 3
 
     Every key is optional. Ids are checked against a model in
     :meth:`ThemeModel.apply_edits`.
@@ -911,7 +1103,8 @@ def load_edits(path: str | Path) -> dict:
     Returns
     -------
     dict
-        ``{"rename": {int: str}, "merge": [[int, ...]], "delete": [int]}``.
+        ``{"rename": {int: str}, "merge": [[int, ...]], "delete": [int],
+        "rename_topic": {int: str}, "merge_topics": [[int, ...]], "move": {int: int}}``.
     """
     import yaml
 
