@@ -25,6 +25,7 @@ THEME = "theme"              # theme id; NOISE (-1) means no theme
 THEME_PROB = "theme_prob"    # confidence of the theme assignment, 0..1
 SENTIMENT = "sentiment"      # polarity in [-1, 1]
 SENTIMENT_LABEL = "sentiment_label"  # "negative" | "neutral" | "positive"
+TOPIC = "topic"              # parent topic of the mention's theme (optional); NOISE if none
 
 NOISE = -1
 """Theme id of units that belong to no theme."""

@@ -411,8 +411,10 @@ class _Quotes:
         if self.cand is None or pain.empty:
             return pain
         groups = {k: g.sort_values("_order") for k, g in self.cand.groupby(["_tp", C.THEME])}
-        quotes = [select_quotes(groups[(tp, int(t))], n=QUOTES_N) if (tp, int(t)) in groups else ""
-                  for tp, t in zip(pain[C.TOUCHPOINT], pain[C.THEME])]
+        # topic rows (theme <NA>) keep the quotes rank_pain_points gave them
+        quotes = [q if pd.isna(t) else select_quotes(groups[(tp, int(t))], n=QUOTES_N)
+                  if (tp, int(t)) in groups else ""
+                  for tp, t, q in zip(pain[C.TOUCHPOINT], pain[C.THEME], pain["quotes"])]
         return pain.assign(quotes=quotes)
 
 
@@ -727,6 +729,7 @@ def run_streaming(
                 "seconds": seconds,
                 "versions": versions(),
                 "warnings": warnings_,
+                "rank_metric": R.rank_metric_used(pain_points),
             }
             if config.redact:
                 run["redaction"] = {k: int(v) for k, v in redacted.items()}

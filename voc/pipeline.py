@@ -110,10 +110,18 @@ class Analysis:
             mentions=pd.read_parquet(out_dir / "mentions.parquet"),
             themes=pd.read_csv(out_dir / "themes.csv", keep_default_na=False, na_values=[""]),
             touchpoints=pd.read_csv(out_dir / "touchpoints.csv", keep_default_na=False, na_values=[""]),
-            pain_points=pd.read_csv(out_dir / "pain_points.csv", keep_default_na=False, na_values=[""]),
+            pain_points=_read_pain_points(out_dir / "pain_points.csv"),
             run=json.loads((out_dir / "run.json").read_text(encoding="utf-8")),
             model=model,
         )
+
+
+def _read_pain_points(path: Path) -> pd.DataFrame:
+    """``pain_points.csv``; ``theme`` stays an integer (<NA> on topic rows)."""
+    pp = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if C.THEME in pp:
+        pp[C.THEME] = pp[C.THEME].astype("Int64")
+    return pp
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -315,6 +323,7 @@ def analyze(
         "seconds": timer.seconds,
         "versions": versions(),
         "warnings": warnings_,
+        "rank_metric": R.rank_metric_used(pain_points),
     }
     if discover:
         run["emerging_themes"] = [int(t) for t in emerging]
@@ -636,12 +645,10 @@ def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
         "seconds": {},
         "versions": versions(),
     }
-    return Analysis(
-        records, mentions, themes,
-        R.touchpoint_summary(records, config=config),
-        R.rank_pain_points(records, mentions, themes, config=config),
-        run, model,
-    )
+    pain_points = R.rank_pain_points(records, mentions, themes, config=config)
+    run["rank_metric"] = R.rank_metric_used(pain_points)
+    return Analysis(records, mentions, themes, R.touchpoint_summary(records, config=config),
+                    pain_points, run, model)
 
 
 def run_demo(out_dir: str | Path = "voc-demo", *, backfill_weeks: int = 6,

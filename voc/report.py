@@ -191,7 +191,9 @@ def _split_quotes(value: Any, n: int) -> list[str]:
 def _pain_sections(pain_points: pd.DataFrame | None, *, top: int, n_quotes: int) -> list[tuple[str, pd.DataFrame]]:
     if pain_points is None or pain_points.empty:
         return []
-    pp = pain_points.copy()
+    from .rank import theme_rows
+
+    pp = theme_rows(pain_points).copy()  # the report shows themes; topic rows are not shown yet
     if "rank" not in pp:
         pp["rank"] = pp.groupby(C.TOUCHPOINT).cumcount() + 1
     names = sorted(pp[C.TOUCHPOINT].astype(str).unique(), key=lambda s: (s != C.ALL_TOUCHPOINTS, s))
