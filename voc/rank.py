@@ -6,10 +6,13 @@ Two plain functions over the pipeline's tables (column names from
 - :func:`touchpoint_summary` -- one row per touchpoint plus the overall row
   ``"all"``: volume, NPS / CSAT / CES with intervals, sentiment.
 - :func:`rank_pain_points` -- one row per touchpoint x theme (and ``"all"`` x
-  theme): volume, negativity, the score gap and impact of the theme on NPS
-  (and CES / CSAT), bootstrap intervals, p-values with Benjamini-Hochberg
-  FDR control, a pain score and its rank within the touchpoint, and two
-  short negative quotes.
+  theme; and the same for topics when mentions carry a ``topic``): volume,
+  negativity, the score gap and impact of the theme on NPS (and CES /
+  CSAT), the impact of its complaint records (those with a negative
+  mention of it), bootstrap intervals, p-values with Benjamini-Hochberg FDR
+  control, a pain score from the complaint impact of the touchpoint's rank
+  metric and its rank within the touchpoint and level, and two short
+  negative quotes.
 
 Every formula is written out in ``docs/metrics.md``.
 """
@@ -230,8 +233,9 @@ def rank_pain_points(
         _neg=_negative(ments),
         _sent=_col_float(ments, C.SENTIMENT),
     )
-    ments = ments.iloc[rows].reset_index(drop=True).assign(_tcol=ucol) if len(rows) != len(ments) \
-        else ments.assign(_tcol=ucol)
+    if len(rows) != len(ments):  # a topic's rows repeat its themes' mentions
+        ments = ments.iloc[rows].reset_index(drop=True)
+    ments = ments.assign(_tcol=ucol)
     rpos = pos[rows]
     # records x units membership, sparse: a record mentions a few themes, and a
     # dense float matrix of a million records would take gigabytes
