@@ -16,7 +16,10 @@ Target (issue 5): 6 of 6 airlines.
 
 Run::
 
-    OMP_NUM_THREADS=1 python benchmarks/rank.py [--unit record|sentence] [--limit N]
+    OMP_NUM_THREADS=1 python benchmarks/rank.py [--unit record|sentence] [--limit N] [--level theme|topic]
+
+``--level topic`` ranks the topic rows of the table instead of the theme rows
+(it needs mentions with a ``topic`` column, i.e. the theme hierarchy).
 
 Data folder: env ``VOC_DATA`` or ``../shared/data``; prints ``SKIP: ...`` and
 exits 0 when it is absent.
@@ -37,13 +40,16 @@ TOP = 3
 
 
 def evaluate(records: pd.DataFrame, mentions: pd.DataFrame, pain: pd.DataFrame,
-             gold: pd.Series) -> pd.DataFrame:
-    """One row per airline: its top gold complaint, top-3 themes mapped to gold, hit.
+             gold: pd.Series, *, level: str = "theme") -> pd.DataFrame:
+    """One row per airline: its top gold complaint, top-3 themes (or topics) mapped to gold, hit.
 
     ``gold`` maps ``voc_id`` to ``negativereason`` (NaN for non-complaints).
+    ``level="topic"`` ranks the topic rows (mentions need a ``topic`` column).
     """
     rec = records[["voc_id", "touchpoint"]].assign(reason=records["voc_id"].map(gold))
-    theme_records = mentions.loc[mentions["theme"] >= 0, ["voc_id", "theme"]].drop_duplicates()
+    theme_records = mentions.loc[mentions[level] >= 0, ["voc_id", level]].drop_duplicates()
+    if "level" in pain:
+        pain = pain[pain["level"] == level]
     rows = []
     for airline, recs in rec.groupby("touchpoint"):
         reasons = recs["reason"].dropna()
@@ -51,8 +57,8 @@ def evaluate(records: pd.DataFrame, mentions: pd.DataFrame, pain: pd.DataFrame,
         top = pain[pain["touchpoint"] == airline].nsmallest(TOP, "rank")
         base = (reasons == top_gold).mean() if len(reasons) else float("nan")
         mapped, shown, lift = [], [], float("nan")
-        for theme, label, share in zip(top["theme"], top["label"], top["share"]):
-            ids = theme_records.loc[theme_records["theme"] == theme, "voc_id"]
+        for theme, label, share in zip(top[level], top["label"], top["share"]):
+            ids = theme_records.loc[theme_records[level] == theme, "voc_id"]
             r = recs.loc[recs["voc_id"].isin(ids), "reason"].dropna()
             m = r.mode().iloc[0] if len(r) else None
             mapped.append(m)
@@ -78,6 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n-bootstrap", type=int, default=200)
     ap.add_argument("--min-theme-size", type=int, default=None, help="default: derived by voc")
+    ap.add_argument("--level", choices=["theme", "topic"], default="theme",
+                    help="rank theme rows or topic rows (needs the theme hierarchy)")
     args = ap.parse_args(argv)
 
     path = DATA / "airline_tweets" / "tweets.csv"
@@ -100,13 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     result = voc.analyze(df, config=config)
     seconds = time.perf_counter() - start
 
-    table = evaluate(result.records, result.mentions, result.pain_points, gold)
+    if args.level == "topic" and "topic" not in result.mentions:
+        print("SKIP: --level topic needs mentions with a 'topic' column (the theme hierarchy)")
+        return 0
+    table = evaluate(result.records, result.mentions, result.pain_points, gold, level=args.level)
     with pd.option_context("display.width", 250, "display.max_colwidth", 140):
         print(table.to_string(index=False))
     n_themes = int((result.themes["theme"] >= 0).sum())
     strict = int((table["hit"] & (table["lift"] >= 1.5)).sum())
     print(f"\nhits: {int(table['hit'].sum())}/{len(table)} airlines, strict (lift >= 1.5): {strict} "
-          f"(unit={args.unit}, tweets={len(raw)}, themes={n_themes}, min_theme_size={args.min_theme_size}, "
+          f"(level={args.level}, unit={args.unit}, tweets={len(raw)}, themes={n_themes}, min_theme_size={args.min_theme_size}, "
           f"seconds={seconds:.0f}, "
           f"stages={ {k: round(v, 1) for k, v in result.run.get('seconds', {}).items()} })")
     return 0

@@ -83,3 +83,29 @@ def test_skip_writes_rejects_and_reports(run, tmp_path):
 def test_bad_choice_is_a_usage_error(run):
     result = run("validate", "x.csv", "--on-error", "ignore")
     assert result.exit_code == 2 and "Invalid value for '--on-error'" in result.stderr
+
+
+def test_summary_prints_the_ranking_metric_and_theme_rows_only():
+    import types
+
+    import numpy as np
+    import pandas as pd
+
+    from voc.cli import summary_text
+    from voc.config import Config
+    from voc.rank import rank_pain_points
+
+    ids = [f"r{i}" for i in range(100)]
+    records = pd.DataFrame({"voc_id": ids, "csat": np.where(np.arange(100) < 15, 1.0, 5.0)})
+    mentions = pd.DataFrame({"voc_id": ids[:40], "theme": [0] * 15 + [1] * 25, "topic": 7,
+                             "sentiment_label": ["negative"] * 15 + ["positive"] * 25})
+    pain = rank_pain_points(records, mentions, pd.DataFrame({"theme": [0, 1], "label": ["sizing", "colour"]}),
+                            topics=pd.DataFrame({"topic": [7], "label": ["fit"]}), config=Config(n_bootstrap=50))
+    analysis = types.SimpleNamespace(pain_points=pain, run={"counts": {
+        "records": 100, "mentions": 40, "themes": 2, "unassigned_mentions": 0}})
+    text = summary_text(analysis, "out", top=3)
+    assert "1. sizing" in text and "CSAT complaint impact -15.0 [" in text
+    assert "NPS impact n/a" not in text and "CSAT complaint impact n/a" in text  # colour: no complaints
+    assert " fit " not in text  # topic rows are not printed (yet)
+    assert "no survey score" in summary_text(types.SimpleNamespace(
+        pain_points=pain.assign(rank_metric=None), run=analysis.run), "out", top=3)

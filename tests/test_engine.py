@@ -252,3 +252,20 @@ def test_dask_engine_matches_local(tmp_path):
     assert remote.run["engine"]["name"] == "dask" and remote.run["engine"]["chunks"] == 4
     assert_same_outputs(tmp_path / "local", tmp_path / "dask")
     assert remote.run["counts"] == local.run["counts"]
+
+
+def test_engine_quotes_fill_keeps_topic_rows():
+    """Topic rows (theme <NA>) of the pain table keep their quotes; theme rows get the engine's."""
+    from voc.engine import _Quotes
+    from voc.rank import rank_pain_points
+
+    mentions = pd.DataFrame({"voc_id": ["a", "b"], "theme": [0, 1], "topic": [3, 3],
+                             "text": ["late again", "no reply"], "sentiment": [-0.9, -0.8],
+                             "sentiment_label": ["negative", "negative"]})
+    records = pd.DataFrame({"voc_id": ["a", "b"], "nps": [0, 2]})
+    pain = rank_pain_points(records, mentions, None, config=Config(n_bootstrap=20))
+    quotes = _Quotes()
+    quotes.add(mentions.drop(columns="topic"), np.array(["all", "all"], dtype=object))
+    got = quotes.fill(pain).set_index("level")
+    assert got.loc["topic", "quotes"] == "late again | no reply"
+    assert sorted(got.loc["theme", "quotes"]) == ["late again", "no reply"]

@@ -300,3 +300,181 @@ def test_fast_enough_on_realistic_size():
     t = rank_pain_points(records, mentions, None, config=Config(n_bootstrap=1000))
     assert time.perf_counter() - start < 10  # about 0.5 s on 2 cores
     assert len(t) == 7 * 50 and t["nps_impact_ci_low"].notna().all()
+
+
+# --- complaint-level impact, levels, rank metric --------------------------------------------
+
+
+def _tiny():
+    """6 records; theme 0 is mentioned by a, b (negative) and c, d (positive)."""
+    records = pd.DataFrame({"voc_id": list("abcdef"), "nps": [0, 2, 10, 9, 8, 10]})
+    mentions = pd.DataFrame({"voc_id": list("abcde"), "theme": [0, 0, 0, 0, 1],
+                             "sentiment_label": ["negative", "negative", "positive", "positive", "neutral"]})
+    return records, mentions
+
+
+def test_complaint_impact_hand_computed():
+    records, mentions = _tiny()
+    row = rank_pain_points(records, mentions, None, config=CFG).set_index("theme").loc[0]
+    # NPS(all) = 100 * (3 promoters - 2 detractors) / 6; complaint records a, b (both detractors);
+    # NPS(c, d, e, f) = 100 * 3 / 4 = 75; NPS(e, f) = 50 for the whole theme
+    assert row["complaint_records"] == 2 and row["records"] == 4
+    assert row["complaint_nps_with"] == -100.0 and row["complaint_nps_without"] == 75.0
+    assert row["complaint_nps_with_n"] == 2
+    assert row["complaint_nps_impact"] == pytest.approx(100 / 6 - 75)  # -58.33
+    assert row["nps_impact"] == pytest.approx(100 / 6 - 50)  # -33.33
+    assert row["complaint_nps_impact_ci_low"] <= row["complaint_nps_impact"] <= row["complaint_nps_impact_ci_high"]
+    assert 0 < row["complaint_nps_impact_p"] < 1
+    # theme 1 has no negative mention: no complaint records, no complaint impact
+    other = rank_pain_points(records, mentions, None, config=CFG).set_index("theme").loc[1]
+    assert other["complaint_records"] == 0 and math.isnan(other["complaint_nps_impact"])
+
+
+def test_complaint_impact_identity_and_removal_on_every_row():
+    records, mentions = _synthetic(n=300, n_themes=5)
+    cfg = CFG.replace(ces_scale=(1, 5), ces_direction="lower_is_easier")
+    t = rank_pain_points(records, mentions, None, config=cfg)
+    for m, sign in (("nps", 1), ("csat", 1), ("ces", -1)):
+        n_all = t[f"{m}_with_n"] + t[f"{m}_without_n"]
+        share = t[f"complaint_{m}_with_n"] / n_all
+        identity = sign * share * (t[f"complaint_{m}_with"] - t[f"complaint_{m}_without"])
+        np.testing.assert_allclose(t[f"complaint_{m}_impact"], identity, rtol=1e-9, atol=1e-9)
+        assert t[f"complaint_{m}_impact"].notna().all()
+        np.testing.assert_allclose(t[f"complaint_{m}_impact_q"], bh_fdr(t[f"complaint_{m}_impact_p"]))
+        assert (t[f"complaint_{m}_impact_ci_low"] <= t[f"complaint_{m}_impact_ci_high"]).all()
+    neg = mentions[mentions["sentiment_label"] == "negative"]
+    for row in t.itertuples():
+        recs = records if row.touchpoint == "all" else records[records["touchpoint"] == row.touchpoint]
+        ids = set(neg.loc[neg["theme"] == row.theme, "voc_id"]) & set(recs["voc_id"])
+        rest = recs[~recs["voc_id"].isin(ids)]
+        assert row.complaint_records == len(ids)
+        assert row.complaint_nps_impact == pytest.approx(nps(recs["nps"]).value - nps(rest["nps"]).value, abs=1e-9)
+        assert row.complaint_csat_impact == pytest.approx(csat(recs["csat"]).value - csat(rest["csat"]).value,
+                                                          abs=1e-9)
+
+
+def test_pain_score_uses_the_complaint_impact(small):
+    records, mentions, themes = small
+    t = rank_pain_points(records, mentions, themes, config=CFG)
+    assert (t["rank_metric"] == "nps").all()
+    expected = pain_score(t["share"], t["negative_share"], t["complaint_nps_impact"], t["complaint_nps_with_n"],
+                          min_n=CFG.min_n)
+    np.testing.assert_allclose(t["pain_score"], expected)
+
+
+def test_without_topic_column_only_theme_rows(small):
+    records, mentions, themes = small
+    t = rank_pain_points(records, mentions, themes, config=CFG)
+    assert set(t["level"]) == {"theme"} and (t["topic"] == -1).all()
+    assert str(t["theme"].dtype) == "Int64" and t["theme"].notna().all()
+
+
+def _with_topics(mentions):
+    parent = {t: (t % 3 if t >= 0 else -1) for t in range(-1, 20)}
+    return mentions.assign(topic=mentions["theme"].map(parent))
+
+
+def test_topic_rows_are_the_union_of_their_themes():
+    records, mentions = _synthetic(n=300, n_themes=6)
+    mentions = _with_topics(mentions)
+    topics = pd.DataFrame({"topic": [0, 1], "label": ["delivery", "support"]})
+    t = rank_pain_points(records, mentions, None, topics=topics, config=CFG)
+    top, th = t[t["level"] == "topic"], t[t["level"] == "theme"]
+    assert set(top["topic"]) == {0, 1, 2} and top["theme"].isna().all()
+    assert top.set_index("topic")["label"].loc[[0, 1, 2]].unique().tolist()[:2] == ["delivery", "support"]
+    assert (top.loc[top["topic"] == 2, "label"] == "topic 2").all()
+    assert (th["topic"] == th["theme"].astype(int) % 3).all()
+    m = mentions[mentions["theme"] >= 0]
+    neg = m[m["sentiment_label"] == "negative"]
+    for row in top.itertuples():
+        recs = records if row.touchpoint == "all" else records[records["touchpoint"] == row.touchpoint]
+        members = set(m.loc[m["topic"] == row.topic, "voc_id"]) & set(recs["voc_id"])
+        complaints = set(neg.loc[neg["topic"] == row.topic, "voc_id"]) & set(recs["voc_id"])
+        assert row.records == len(members)  # a record with two themes of the topic counts once
+        assert row.complaint_records == len(complaints)
+        assert row.mentions == int(m.loc[m["topic"] == row.topic, "voc_id"].isin(recs["voc_id"]).sum())
+        rest = recs[~recs["voc_id"].isin(complaints)]
+        assert row.complaint_nps_impact == pytest.approx(nps(recs["nps"]).value - nps(rest["nps"]).value,
+                                                         abs=1e-9)
+        rest = recs[~recs["voc_id"].isin(members)]
+        assert row.nps_impact == pytest.approx(nps(recs["nps"]).value - nps(rest["nps"]).value, abs=1e-9)
+    # the union is a real union: some record mentions two themes of one topic
+    pairs = m[["voc_id", "topic", "theme"]].drop_duplicates().groupby(["voc_id", "topic"]).size()
+    assert (pairs > 1).any()
+
+
+def test_rank_within_touchpoint_and_level_and_theme_rows_unchanged_by_topics():
+    records, mentions = _synthetic(n=300, n_themes=6)
+    plain = rank_pain_points(records, mentions, None, config=CFG)
+    both = rank_pain_points(records, _with_topics(mentions), None, config=CFG)
+    for (_, level), g in both.groupby(["touchpoint", "level"], sort=False):
+        assert g["rank"].tolist() == list(range(1, len(g) + 1))
+        assert g["pain_score"].is_monotonic_decreasing
+    # within each touchpoint the topic rows come first
+    for _, g in both.groupby("touchpoint", sort=False):
+        assert g["level"].tolist() == sorted(g["level"], key=["topic", "theme"].index)
+    themes_only = both[both["level"] == "theme"].drop(columns="topic").reset_index(drop=True)
+    pd.testing.assert_frame_equal(themes_only, plain.drop(columns="topic"))
+
+
+def _csat_case(n=100):
+    """Theme 0: praise, 60 records (20 negative, still satisfied); theme 1: 15 unhappy complaints."""
+    ids = [f"r{i}" for i in range(n)]
+    csat_vals = np.full(n, 5.0)
+    csat_vals[60:75] = 1.0
+    mentions = pd.DataFrame({
+        "voc_id": ids[:60] + ids[60:75],
+        "theme": [0] * 60 + [1] * 15,
+        "sentiment_label": ["negative"] * 20 + ["positive"] * 40 + ["negative"] * 15,
+    })
+    return pd.DataFrame({"voc_id": ids, "csat": csat_vals}), mentions
+
+
+def test_without_nps_ranks_by_csat_complaint_impact():
+    records, mentions = _csat_case()
+    t = rank_pain_points(records, mentions, None, config=CFG).set_index("theme")
+    assert (t["rank_metric"] == "csat").all()
+    # volume x negativity alone: theme 0 = 100 * 0.6 / 3 = 20 > theme 1 = 15
+    assert t.loc[1, "complaint_csat_impact"] == pytest.approx(85.0 - 100.0)
+    w = 15 / (15 + CFG.min_n)
+    assert t.loc[1, "pain_score"] == pytest.approx(15 * (1 + 15 * w / 10))
+    assert t.loc[0, "pain_score"] == pytest.approx(20.0)
+    assert t.loc[1, "rank"] == 1 and t.loc[0, "rank"] == 2
+
+
+def test_without_nps_and_csat_ranks_by_ces_complaint_impact_in_scale_percent():
+    records, mentions = _csat_case()
+    effort = np.where(records["csat"] == 1.0, 5.0, 1.0)  # the complainers report high effort
+    records = pd.DataFrame({"voc_id": records["voc_id"], "ces": effort})
+    cfg = CFG.replace(ces_scale=(1, 5), ces_direction="lower_is_easier")
+    t = rank_pain_points(records, mentions, None, config=cfg).set_index("theme")
+    assert (t["rank_metric"] == "ces").all()
+    impact = t.loc[1, "complaint_ces_impact"]
+    assert impact == pytest.approx(-(1.6 - 1.0))  # mean 1.6 with them, 1.0 without; lower is easier
+    w = 15 / (15 + CFG.min_n)
+    assert t.loc[1, "pain_score"] == pytest.approx(15 * (1 + (0.6 * 100 / 4) * w / 10))
+    assert t.loc[1, "rank"] == 1
+
+
+def test_rank_metric_prefers_nps_and_falls_back_per_touchpoint():
+    records, mentions = _csat_case()
+    records = records.assign(touchpoint=["a"] * 50 + ["b"] * 50,
+                             nps=pd.array([9] * 50 + [None] * 50, dtype="Int64"))
+    t = rank_pain_points(records, mentions, None, config=CFG)
+    got = t.groupby("touchpoint")["rank_metric"].unique().map(list).to_dict()
+    assert got == {"all": ["nps"], "a": ["nps"], "b": ["csat"]}
+    from voc.rank import rank_metric_used
+
+    assert rank_metric_used(t) == "nps"
+    none = rank_pain_points(records.drop(columns=["nps", "csat"]), mentions, None, config=CFG)
+    assert none["rank_metric"].isna().all() and rank_metric_used(none) is None
+
+
+def test_theme_rows_of_old_and_new_tables(small):
+    from voc.rank import theme_rows
+
+    records, mentions, themes = small
+    new = rank_pain_points(records, _with_topics(mentions), themes, config=CFG)
+    assert set(theme_rows(new)["level"]) == {"theme"} and len(theme_rows(new)) < len(new)
+    old = new[new["level"] == "theme"].drop(columns=["level", "topic"])
+    assert len(theme_rows(old)) == len(old)

@@ -304,3 +304,32 @@ def test_timezone_aware_dates_are_stored_as_utc(tmp_path, weeks):
     assert got.tolist() == want
     assert store.runs()["date_min"].iloc[0] == min(want)
     assert store.mentions().groupby("voc_id")["date"].first().loc[a.records["voc_id"]].tolist() == want
+
+
+def test_store_from_before_topics_accepts_levels_and_complaint_columns(tmp_path, weeks):
+    """A store whose pain_points table predates level/topic/complaint columns takes a new run."""
+    import types
+
+    from voc.config import Config
+    from voc.rank import rank_pain_points, theme_rows
+
+    store = Store(tmp_path / "voc.duckdb")
+    store.write_run(weeks[0], run_id="old")  # the old table: no level, topic, complaint_* columns
+    new = weeks[1]
+    mentions = new.mentions.assign(topic=new.mentions["theme"].map(lambda t: t // 2 if t >= 0 else -1))
+    pain = rank_pain_points(new.records, mentions, new.themes, config=Config(n_bootstrap=50))
+    assert pain["theme"].isna().any() and "complaint_nps_impact" in pain
+    store.write_run(types.SimpleNamespace(**{**vars(new), "mentions": mentions, "pain_points": pain}),
+                    run_id="new")
+
+    got = store.pain_points("new")
+    assert len(got) == len(pain) and {"level", "topic", "complaint_records", "rank_metric"} <= set(got.columns)
+    assert got.loc[got["level"] == "topic", "theme"].isna().all()
+    assert got.loc[got["level"] == "theme", "theme"].notna().all()
+    np.testing.assert_allclose(got["complaint_nps_impact"].sort_values(), pain["complaint_nps_impact"].sort_values())
+    for _, g in got.groupby("touchpoint", sort=False):  # topic rows first, each level ranked 1..n
+        assert g["level"].tolist() == sorted(g["level"], key=["topic", "theme"].index)
+        for _, lv in g.groupby("level"):
+            assert lv["rank"].tolist() == list(range(1, len(lv) + 1))
+    old = store.pain_points("old")
+    assert "level" not in old.columns and len(theme_rows(old)) == len(weeks[0].pain_points)

@@ -249,6 +249,19 @@ def demo(out_dir: str, top: int) -> None:
     click.echo(f"Wrote {out_dir}/report.html and {out_dir}/report.md (open the HTML in a browser).")
 
 
+def _impact_text(row: dict) -> str:
+    """"NPS complaint impact -5.3 [-6.1, -4.2]" for the row's ranking metric (see voc.rank)."""
+    m = row.get("rank_metric")
+    if not isinstance(m, str):
+        return "no survey score"
+    impact = row.get(f"complaint_{m}_impact", float("nan"))
+    if impact != impact:
+        return f"{m.upper()} complaint impact n/a"
+    lo, hi = row.get(f"complaint_{m}_impact_ci_low"), row.get(f"complaint_{m}_impact_ci_high")
+    f = "{:+.2f}" if m == "ces" else "{:+.1f}"
+    return f"{m.upper()} complaint impact {f.format(impact)} [{f.format(lo)}, {f.format(hi)}]"
+
+
 def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
     """What ``voc run`` prints: counts, where the files are, top pain points per touchpoint."""
     counts = analysis.run["counts"]
@@ -259,19 +272,18 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
         f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv topics.csv touchpoints.csv pain_points.csv run.json",
     ]
     lines += analysis.run.get("warnings", [])
-    pp = analysis.pain_points
+    from .rank import theme_rows
+
+    pp = theme_rows(analysis.pain_points)
     if pp.empty:
         return "\n".join(lines + ["No pain points found."])
     lines.append("")
-    lines.append(f"Top {top} pain points per touchpoint (NPS impact in points, 95% CI):")
+    lines.append(f"Top {top} pain points per touchpoint (complaint impact of the ranking metric, 95% CI):")
     for touchpoint, group in pp.groupby("touchpoint", sort=False):
         lines.append(f"  {touchpoint}")
         for row in group.sort_values("rank").head(top).itertuples():
-            impact = getattr(row, "nps_impact", float("nan"))
-            lo, hi = getattr(row, "nps_impact_ci_low", float("nan")), getattr(row, "nps_impact_ci_high", float("nan"))
-            nps_part = f"NPS impact {impact:+.1f} [{lo:+.1f}, {hi:+.1f}]" if impact == impact else "NPS impact n/a"
             lines.append(
                 f"    {int(row.rank)}. {row.label[:48]:<48} {int(row.records):>4} records  "
-                f"{100 * row.negative_share:3.0f}% negative  {nps_part}"
+                f"{100 * row.negative_share:3.0f}% negative  {_impact_text(row._asdict())}"
             )
     return "\n".join(lines)

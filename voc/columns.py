@@ -26,6 +26,7 @@ THEME_PROB = "theme_prob"    # confidence of the theme assignment, 0..1
 TOPIC = "topic"              # parent topic of the theme; NOISE (-1) means none
 SENTIMENT = "sentiment"      # polarity in [-1, 1]
 SENTIMENT_LABEL = "sentiment_label"  # "negative" | "neutral" | "positive"
+TOPIC = "topic"              # parent topic of the mention's theme (optional); NOISE if none
 
 NOISE = -1
 """Theme id of units that belong to no theme."""

@@ -61,7 +61,7 @@ from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
 from .pipeline import (MODEL_DIR, TOPICS_FILE, Analysis, FrameChecksum, attach_themes, csv_safe,
-                       file_checksum, model_embedder, prepare_records, rank_both_levels, theme_table,
+                       file_checksum, model_embedder, prepare_records, theme_table,
                        topic_table, versions)
 
 log = logging.getLogger(__name__)
@@ -414,8 +414,10 @@ class _Quotes:
         if self.cand is None or pain.empty:
             return pain
         groups = {k: g.sort_values("_order") for k, g in self.cand.groupby(["_tp", C.THEME])}
-        quotes = [select_quotes(groups[(tp, int(t))], n=QUOTES_N) if (tp, int(t)) in groups else ""
-                  for tp, t in zip(pain[C.TOUCHPOINT], pain[C.THEME])]
+        # topic rows (theme <NA>) keep the quotes rank_pain_points gave them
+        quotes = [q if pd.isna(t) else select_quotes(groups[(tp, int(t))], n=QUOTES_N)
+                  if (tp, int(t)) in groups else ""
+                  for tp, t, q in zip(pain[C.TOUCHPOINT], pain[C.THEME], pain["quotes"])]
         return pain.assign(quotes=quotes)
 
 
@@ -698,7 +700,7 @@ def run_streaming(
             themes = theme_table(model, men, n_records=len(rec))
             topics = topic_table(model, men, n_records=len(rec))
             touchpoints = R.touchpoint_summary(rec, config=config)
-            pain_points = quotes.fill(rank_both_levels(rec, men, themes, topics, config=config))
+            pain_points = quotes.fill(R.rank_pain_points(rec, men, themes, topics=topics, config=config))
             counts = {
                 "records": n_records,
                 "records_with_text": n_with_text,
@@ -733,6 +735,7 @@ def run_streaming(
                 "seconds": seconds,
                 "versions": versions(),
                 "warnings": warnings_,
+                "rank_metric": R.rank_metric_used(pain_points),
             }
             if config.redact:
                 run["redaction"] = {k: int(v) for k, v in redacted.items()}

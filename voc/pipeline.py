@@ -118,12 +118,20 @@ class Analysis:
             mentions=pd.read_parquet(out_dir / "mentions.parquet"),
             themes=pd.read_csv(out_dir / "themes.csv", keep_default_na=False, na_values=[""]),
             touchpoints=pd.read_csv(out_dir / "touchpoints.csv", keep_default_na=False, na_values=[""]),
-            pain_points=pd.read_csv(out_dir / "pain_points.csv", keep_default_na=False, na_values=[""]),
+            pain_points=_read_pain_points(out_dir / "pain_points.csv"),
             run=json.loads((out_dir / "run.json").read_text(encoding="utf-8")),
             model=model,
             topics=(pd.read_csv(out_dir / TOPICS_FILE, keep_default_na=False, na_values=[""])
                     if (out_dir / TOPICS_FILE).exists() else None),
         )
+
+
+def _read_pain_points(path: Path) -> pd.DataFrame:
+    """``pain_points.csv``; ``theme`` stays an integer (<NA> on topic rows)."""
+    pp = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    if C.THEME in pp:
+        pp[C.THEME] = pp[C.THEME].astype("Int64")
+    return pp
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -305,7 +313,7 @@ def analyze(
         themes = theme_table(model, mentions, n_records=len(records))
         topics = topic_table(model, mentions, n_records=len(records))
         touchpoints = R.touchpoint_summary(records, config=config)
-        pain_points = rank_both_levels(records, mentions, themes, topics, config=config)
+        pain_points = R.rank_pain_points(records, mentions, themes, topics=topics, config=config)
 
     run = {
         "voc_version": __version__,
@@ -329,6 +337,7 @@ def analyze(
         "seconds": timer.seconds,
         "versions": versions(),
         "warnings": warnings_,
+        "rank_metric": R.rank_metric_used(pain_points),
     }
     if discover:
         run["emerging_themes"] = [int(t) for t in emerging]
@@ -423,18 +432,6 @@ def _level_table(base: pd.DataFrame, mentions: pd.DataFrame, key: str, *, n_reco
     table[["mentions", "records"]] = table[["mentions", "records"]].fillna(0).astype(int)
     table["share"] = table["records"] / max(n_records, 1)
     return table.sort_values(key, key=lambda s: s.where(s >= 0, 10**9)).reset_index(drop=True)
-
-
-def rank_both_levels(records: pd.DataFrame, mentions: pd.DataFrame, themes: pd.DataFrame,
-                     topics: pd.DataFrame | None, *, config: Config) -> pd.DataFrame:
-    """:func:`voc.rank.rank_pain_points` with topic rows when rank supports ``topics=``."""
-    import inspect
-
-    from . import rank as R
-
-    if topics is not None and "topics" in inspect.signature(R.rank_pain_points).parameters:
-        return R.rank_pain_points(records, mentions, themes, topics=topics, config=config)
-    return R.rank_pain_points(records, mentions, themes, config=config)
 
 
 def attach_themes(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
@@ -718,12 +715,10 @@ def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
         "seconds": {},
         "versions": versions(),
     }
-    return Analysis(
-        records, mentions, themes,
-        R.touchpoint_summary(records, config=config),
-        rank_both_levels(records, mentions, themes, topics, config=config),
-        run, model, topics,
-    )
+    pain_points = R.rank_pain_points(records, mentions, themes, topics=topics, config=config)
+    run["rank_metric"] = R.rank_metric_used(pain_points)
+    return Analysis(records, mentions, themes, R.touchpoint_summary(records, config=config),
+                    pain_points, run, model, topics)
 
 
 def run_demo(out_dir: str | Path = "voc-demo", *, backfill_weeks: int = 6,

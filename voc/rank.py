@@ -6,10 +6,13 @@ Two plain functions over the pipeline's tables (column names from
 - :func:`touchpoint_summary` -- one row per touchpoint plus the overall row
   ``"all"``: volume, NPS / CSAT / CES with intervals, sentiment.
 - :func:`rank_pain_points` -- one row per touchpoint x theme (and ``"all"`` x
-  theme): volume, negativity, the score gap and impact of the theme on NPS
-  (and CES / CSAT), bootstrap intervals, p-values with Benjamini-Hochberg
-  FDR control, a pain score and its rank within the touchpoint, and two
-  short negative quotes.
+  theme; and the same for topics when mentions carry a ``topic``): volume,
+  negativity, the score gap and impact of the theme on NPS (and CES /
+  CSAT), the impact of its complaint records (those with a negative
+  mention of it), bootstrap intervals, p-values with Benjamini-Hochberg FDR
+  control, a pain score from the complaint impact of the touchpoint's rank
+  metric and its rank within the touchpoint and level, and two short
+  negative quotes.
 
 Every formula is written out in ``docs/metrics.md``.
 """
@@ -35,6 +38,12 @@ log = logging.getLogger(__name__)
 QUOTE_SEP = " | "
 UNKNOWN_TOUCHPOINT = "unknown"
 """Touchpoint name given to records whose touchpoint is missing."""
+
+LEVELS = ("topic", "theme")
+"""Levels of the pain-point table's rows, in table order."""
+
+RANK_METRICS = ("nps", "csat", "ces")
+"""Survey metrics the pain score may use, in order of preference (see :func:`rank_pain_points`)."""
 
 _BOOT_CELLS = 4_000_000
 """Bootstrap resamples are drawn in chunks of about this many weights."""
@@ -121,9 +130,10 @@ def rank_pain_points(
     mentions: pd.DataFrame,
     themes: pd.DataFrame | None = None,
     *,
+    topics: pd.DataFrame | None = None,
     config: Config | None = None,
 ) -> pd.DataFrame:
-    """Rank themes as pain points within every touchpoint (and overall).
+    """Rank themes (and topics) as pain points within every touchpoint (and overall).
 
     Parameters
     ----------
@@ -132,10 +142,13 @@ def rank_pain_points(
         ``ces``. Records without a score count for volume and sentiment, not
         for that score.
     mentions : DataFrame
-        ``voc_id``, ``theme`` and optionally ``sentiment``,
-        ``sentiment_label``, ``text``. Theme ``-1`` (noise) is ignored.
+        ``voc_id``, ``theme`` and optionally ``topic`` (the parent topic of
+        the mention's theme, -1 = none), ``sentiment``, ``sentiment_label``,
+        ``text``. Theme ``-1`` (noise) is ignored.
     themes : DataFrame, optional
         ``theme``, ``label``; themes without a label are called "theme <id>".
+    topics : DataFrame, optional
+        ``topic``, ``label``; topics without a label are called "topic <id>".
     config : Config, optional
         Uses ``min_n``, ``confidence``, ``n_bootstrap``, ``random_state``,
         ``csat_scale``, ``csat_satisfied_from``, ``ces_scale``,
@@ -144,26 +157,39 @@ def rank_pain_points(
     Returns
     -------
     DataFrame
-        One row per (touchpoint, theme) with at least one mention, the
-        ``"all"`` touchpoint first, sorted by rank (1 = worst) within each
-        touchpoint. Columns: touchpoint, theme, label, rank, pain_score,
-        mentions, records, share, negative_share, mean_sentiment; for NPS
-        (always present, NaN without data) and for CSAT / CES (only when the
-        column exists): ``<m>_with``, ``<m>_without``, ``<m>_with_n``,
-        ``<m>_without_n``, ``<m>_impact``, ``<m>_impact_ci_low``,
-        ``<m>_impact_ci_high``, ``<m>_impact_p``, ``<m>_impact_q``,
-        ``<m>_reliable``; then quotes.
+        One row per (touchpoint, level, theme or topic) with at least one
+        mention, the ``"all"`` touchpoint first, topic rows before theme rows,
+        sorted by rank (1 = worst) within each touchpoint and level. Without
+        a ``topic`` column in ``mentions`` there are only theme rows
+        (``level="theme"``, ``topic=-1``). Columns: touchpoint, level,
+        topic, theme (nullable, <NA> on topic rows), label, rank,
+        rank_metric, pain_score, mentions, records, complaint_records, share,
+        negative_share, mean_sentiment; for NPS (always present, NaN without
+        data) and for CSAT / CES (only when the column exists):
+        ``<m>_with``, ``<m>_without``, ``<m>_with_n``, ``<m>_without_n``,
+        ``<m>_impact``, ``<m>_impact_ci_low``, ``<m>_impact_ci_high``,
+        ``<m>_impact_p``, ``<m>_impact_q``, ``<m>_reliable``; then the same
+        for the complaint records, ``complaint_<m>_with``,
+        ``complaint_<m>_without``, ``complaint_<m>_with_n``,
+        ``complaint_<m>_impact`` (with ``_ci_low``, ``_ci_high``, ``_p``,
+        ``_q``); then quotes.
 
     Notes
     -----
     ``<m>_impact = M(touchpoint) - M(touchpoint without the theme's
     records) = share_m * (<m>_with - <m>_without)``, where ``share_m`` is
-    the share of the theme's records among respondents. Negative means the
-    theme makes the metric worse (for CES with ``lower_is_easier`` the sign
-    is flipped so that this holds). ``pain_score = 100 * share *
-    negative_share * (1 + max(0, -nps_impact) * w / 10)`` with ``w =
-    nps_with_n / (nps_with_n + min_n)``; NaN negativity counts as 1 and NaN
-    impact as 0, so without NPS the score is volume x negativity.
+    the share of the theme's records among respondents. The complaint
+    records of a theme are its records with at least one ``negative``
+    mention of it; ``complaint_<m>_impact`` is the same formula over them.
+    Negative means the theme makes the metric worse (for CES with
+    ``lower_is_easier`` the sign is flipped so that this holds). The rank
+    metric of a touchpoint is NPS if it has NPS answers there, else CSAT,
+    else CES (``rank_metric``, None without any). ``pain_score = 100 *
+    share * negative_share * (1 + max(0, -impact) * w / 10)`` with
+    ``impact`` the rank metric's complaint impact in points (CES: percent
+    of its scale range) and ``w = n / (n + min_n)``, ``n`` its complaint
+    respondents; NaN negativity counts as 1 and NaN impact as 0, so
+    without a survey metric the score is volume x negativity.
 
     Examples
     --------
@@ -174,10 +200,10 @@ def rank_pain_points(
     ...                       "text": ["late", "very late", "great"]})
     >>> themes = pd.DataFrame({"theme": [0, 1], "label": ["delivery", "quality"]})
     >>> t = rank_pain_points(recs, ments, themes, config=Config(n_bootstrap=200))
-    >>> t[["label", "rank", "records", "nps_with", "nps_without", "nps_impact"]].round(1)
-          label  rank  records  nps_with  nps_without  nps_impact
-    0  delivery     1        2    -100.0        100.0      -100.0
-    1   quality     2        1     100.0        -33.3        33.3
+    >>> t[["label", "rank", "records", "nps_impact", "complaint_records", "complaint_nps_impact"]].round(1)
+          label  rank  records  nps_impact  complaint_records  complaint_nps_impact
+    0  delivery     1        2      -100.0                  2                -100.0
+    1   quality     2        1        33.3                  0                   NaN
     """
     config = config or Config()
     _require(records, [C.VOC_ID], "records")
@@ -194,61 +220,108 @@ def rank_pain_points(
         ments, pos = ments[pos >= 0].reset_index(drop=True), pos[pos >= 0]
     theme_ids = np.array(sorted(ments[C.THEME].astype(int).unique()), dtype=int)
     tcol = np.searchsorted(theme_ids, ments[C.THEME].astype(int).to_numpy())
-    # records x themes membership, sparse: a record mentions a few themes, and a
-    # dense float matrix of a million records would take gigabytes
-    from scipy import sparse
-
-    member = sparse.csr_matrix((np.ones(len(pos)), (pos, tcol)), shape=(len(records), len(theme_ids)))
-    member.data[:] = 1.0  # several mentions of a theme in a record count once
+    units, rows, ucol = _units(ments, theme_ids, tcol)
 
     groups = _groups(records)
     tp_of_record = np.empty(len(records), dtype=object)
     for name, idx in groups[1:]:
         tp_of_record[idx] = name
-    ments = ments.assign(
+    # one row per (mention, unit): a mention counts for its theme and for its topic
+    keep_cols = [c for c in (C.TEXT, C.SENTIMENT, C.SENTIMENT_LABEL) if c in ments]
+    ments = ments[keep_cols].assign(
         _tp=tp_of_record[pos] if len(groups) > 1 else C.ALL_TOUCHPOINTS,
-        _pos=pos,
-        _tcol=tcol,
         _neg=_negative(ments),
         _sent=_col_float(ments, C.SENTIMENT),
     )
+    if len(rows) != len(ments):  # a topic's rows repeat its themes' mentions
+        ments = ments.iloc[rows].reset_index(drop=True)
+    ments = ments.assign(_tcol=ucol)
+    rpos = pos[rows]
+    # records x units membership, sparse: a record mentions a few themes, and a
+    # dense float matrix of a million records would take gigabytes
+    from scipy import sparse
+
+    shape = (len(records), len(units))
+    member = sparse.csr_matrix((np.ones(len(rpos)), (rpos, ucol)), shape=shape)
+    member.data[:] = 1.0  # several mentions of a theme in a record count once
+    neg = ments["_neg"].to_numpy() == 1.0
+    complaint = sparse.csr_matrix((np.ones(int(neg.sum())), (rpos[neg], ucol[neg])), shape=shape)
+    complaint.data[:] = 1.0
+
     metrics = _metric_values(records, config)
-    labels = _labels(themes)
     rng = np.random.default_rng(config.random_state)
 
     blocks = []
     for name, idx in groups:
         g_ments = ments if name == C.ALL_TOUCHPOINTS else ments[ments["_tp"] == name]
-        block = _group_table(name, idx, member[idx], g_ments, theme_ids, metrics, config, rng)
+        block = _group_table(name, idx, member[idx], complaint[idx], g_ments, metrics, config, rng)
         if len(block):
             blocks.append(block)
     if not blocks:
         return _empty_table(metrics)
     table = pd.concat(blocks, ignore_index=True)
-    table.insert(2, "label", [labels.get(int(t), f"theme {int(t)}") for t in table[C.THEME]])
+    u = units.iloc[table.pop("_unit").to_numpy()].reset_index(drop=True)
+    labels = {"theme": _labels(themes, C.THEME), "topic": _labels(topics, C.TOPIC)}
+    table.insert(1, "level", u["level"].to_numpy())
+    table.insert(2, C.TOPIC, u[C.TOPIC].to_numpy())
+    table.insert(3, C.THEME, u[C.THEME].array)
+    table.insert(4, "label", [labels[lv].get(int(i), f"{lv} {int(i)}")
+                              for lv, i in zip(u["level"], u["_id"])])
     for m in metrics:
-        table[f"{m}_impact_q"] = bh_fdr(table[f"{m}_impact_p"].to_numpy(dtype=float))
-    table["pain_score"] = pain_score(
-        table["share"], table["negative_share"], table["nps_impact"], table["nps_with_n"],
-        min_n=config.min_n,
-    )
+        for p in ("", "complaint_"):
+            q = np.full(len(table), np.nan)
+            for lv in LEVELS:
+                on = (table["level"] == lv).to_numpy()
+                q[on] = bh_fdr(table.loc[on, f"{p}{m}_impact_p"].to_numpy(dtype=float))
+            table[f"{p}{m}_impact_q"] = q
+    impact, n_with = _rank_impact(table, metrics, config)
+    table["pain_score"] = pain_score(table["share"], table["negative_share"], impact, n_with,
+                                     min_n=config.min_n)
     order = {name: i for i, (name, _) in enumerate(groups)}
-    table = table.assign(_o=table[C.TOUCHPOINT].map(order)).sort_values(
-        ["_o", "pain_score", "records", C.THEME], ascending=[True, False, False, True], kind="stable"
-    )
-    table["rank"] = table.groupby("_o").cumcount() + 1
+    table = table.assign(_o=table[C.TOUCHPOINT].map(order), _lv=table["level"].map(LEVELS.index),
+                         _id=u["_id"].to_numpy()).sort_values(
+        ["_o", "_lv", "pain_score", "records", "_id"], ascending=[True, True, False, False, True],
+        kind="stable")
+    table["rank"] = table.groupby(["_o", "_lv"]).cumcount() + 1
     return table[_column_order(metrics)].reset_index(drop=True)
 
 
+def theme_rows(pain_points: pd.DataFrame) -> pd.DataFrame:
+    """The theme-level rows of a pain-point table (all rows of a table without ``level``).
+
+    Tables written before topics existed have no ``level`` column (or, read
+    from a run store, an empty one): all their rows are theme rows.
+
+    Examples
+    --------
+    >>> pp = pd.DataFrame({"level": ["topic", "theme"], "label": ["delivery", "late delivery"]})
+    >>> theme_rows(pp)["label"].tolist()
+    ['late delivery']
+    """
+    if "level" not in pain_points:
+        return pain_points
+    return pain_points[pain_points["level"].isna() | (pain_points["level"] == "theme")]
+
+
+def rank_metric_used(pain_points: pd.DataFrame) -> str | None:
+    """The metric that ranked the overall (``"all"``) rows: ``nps``, ``csat``, ``ces`` or None."""
+    if "rank_metric" not in pain_points or not len(pain_points):
+        return None
+    overall = pain_points.loc[pain_points[C.TOUCHPOINT] == C.ALL_TOUCHPOINTS, "rank_metric"].dropna()
+    return str(overall.iloc[0]) if len(overall) else None
+
+
 def pain_score(
-    share: Any, negative_share: Any, nps_impact: Any, nps_with_n: Any, *, min_n: int = 30
+    share: Any, negative_share: Any, impact: Any, n_with: Any, *, min_n: int = 30
 ) -> np.ndarray:
     """The documented pain-point score (higher = worse).
 
-    ``100 * share * neg * (1 + max(0, -nps_impact) * w / 10)`` with
-    ``w = nps_with_n / (nps_with_n + min_n)``, which shrinks the impact of
-    themes with few respondents. A missing ``negative_share`` counts as 1 and
-    a missing impact as 0 (volume x negativity only).
+    ``100 * share * neg * (1 + max(0, -impact) * w / 10)`` with
+    ``w = n_with / (n_with + min_n)``, which shrinks the impact of themes
+    with few respondents. :func:`rank_pain_points` passes the complaint
+    impact of the touchpoint's rank metric in points and its complaint
+    respondents. A missing ``negative_share`` counts as 1 and a missing
+    impact as 0 (volume x negativity only).
 
     Examples
     --------
@@ -257,8 +330,8 @@ def pain_score(
     """
     share = np.asarray(share, dtype=float)
     neg = np.nan_to_num(np.asarray(negative_share, dtype=float), nan=1.0)
-    harm = np.maximum(0.0, -np.nan_to_num(np.asarray(nps_impact, dtype=float), nan=0.0))
-    n_with = np.nan_to_num(np.asarray(nps_with_n, dtype=float), nan=0.0)
+    harm = np.maximum(0.0, -np.nan_to_num(np.asarray(impact, dtype=float), nan=0.0))
+    n_with = np.nan_to_num(np.asarray(n_with, dtype=float), nan=0.0)
     w = n_with / (n_with + min_n) if min_n > 0 else np.ones_like(n_with)
     return 100.0 * share * neg * (1.0 + harm * w / 10.0)
 
@@ -347,39 +420,78 @@ def _quotes_by_theme(ments: pd.DataFrame, *, n: int = 2, max_chars: int = 160) -
 # --- internals ------------------------------------------------------------------------------
 
 
-def _group_table(name, idx, member, ments, theme_ids, metrics, config, rng) -> pd.DataFrame:
+def _units(ments: pd.DataFrame, theme_ids: np.ndarray, tcol: np.ndarray):
+    """The table's units (theme columns, then topic columns) and the (mention, unit) pairs.
+
+    Returns ``units`` (level, topic, theme, _id per unit), ``rows`` (mention
+    positions) and ``ucol`` (their unit). A theme's topic is the topic its
+    mentions carry (the most common one); a topic is the union of its themes.
+    """
+    k = len(theme_ids)
+    parent = np.full(k, C.NOISE, dtype=int)
+    if C.TOPIC in ments and len(ments):
+        pairs = pd.DataFrame({"t": tcol, C.TOPIC: pd.to_numeric(ments[C.TOPIC], errors="coerce")
+                              .fillna(C.NOISE).astype(int).to_numpy()})
+        top = pairs.value_counts().reset_index().sort_values(["t", "count", C.TOPIC],
+                                                             ascending=[True, False, True])
+        top = top.drop_duplicates("t")
+        parent[top["t"].to_numpy()] = top[C.TOPIC].to_numpy()
+    topic_ids = np.array(sorted(set(parent[parent != C.NOISE].tolist())), dtype=int)
+    units = pd.DataFrame({
+        "level": ["theme"] * k + ["topic"] * len(topic_ids),
+        C.TOPIC: np.concatenate([parent, topic_ids]),
+        C.THEME: pd.array(list(theme_ids) + [None] * len(topic_ids), dtype="Int64"),
+        "_id": np.concatenate([theme_ids, topic_ids]),
+    })
+    rows, ucol = np.arange(len(tcol)), np.asarray(tcol, dtype=int)
+    if topic_ids.size:
+        of = parent[tcol]
+        on = np.flatnonzero(of != C.NOISE)
+        rows = np.concatenate([rows, on])
+        ucol = np.concatenate([ucol, k + np.searchsorted(topic_ids, of[on])])
+    return units, rows, ucol
+
+
+def _group_table(name, idx, member, complaint, ments, metrics, config, rng) -> pd.DataFrame:
     """The rows of one touchpoint (``idx``: its record positions)."""
+    from scipy import sparse
+
     n_rec = len(idx)
     counts = np.asarray(member.sum(axis=0)).ravel()
     keep = np.flatnonzero(counts > 0)
     if keep.size == 0:
         return pd.DataFrame()
-    sub = member[:, keep]
+    k = keep.size
+    # whole-unit columns, then complaint columns: one pass for estimates and bootstrap
+    sub = sparse.hstack([member[:, keep], complaint[:, keep]], format="csr")
     stats = ments.groupby("_tcol").agg(
-        mentions=(C.THEME, "size"), negative_share=("_neg", "mean"), mean_sentiment=("_sent", "mean")
+        mentions=("_neg", "size"), negative_share=("_neg", "mean"), mean_sentiment=("_sent", "mean")
     ).reindex(keep)
     quotes = _quotes_by_theme(ments)
     cols: dict[str, Any] = {
         C.TOUCHPOINT: name,
-        C.THEME: theme_ids[keep],
+        "_unit": keep,
         "mentions": stats["mentions"].fillna(0).astype(int).to_numpy(),
         "records": counts[keep].astype(int),
+        "complaint_records": np.asarray(complaint[:, keep].sum(axis=0)).ravel().astype(int),
         "share": counts[keep] / n_rec,
         "negative_share": stats["negative_share"].to_numpy(dtype=float),
         "mean_sentiment": stats["mean_sentiment"].to_numpy(dtype=float),
     }
     xs = {m: v[idx] for m, (v, _) in metrics.items()}
     live = [m for m in metrics if (~np.isnan(xs[m])).any()]
+    cols["rank_metric"] = next((m for m in RANK_METRICS if m in live), None)
     boot = _bootstrap(
         [xs[m] for m in live], sub, config.n_bootstrap, rng
     ) if live else []
     boot_of = dict(zip(live, boot))
     lo_q, hi_q = (1 - config.confidence) / 2, 1 - (1 - config.confidence) / 2
+    complaint_cols: dict[str, Any] = {}
     for m, (_, sign) in metrics.items():
         est = _impact(xs[m], sub)
         impact = sign * est["impact"]
-        ci_lo = np.full(keep.size, np.nan)
-        ci_hi = np.full(keep.size, np.nan)
+        ci_lo = np.full(2 * k, np.nan)
+        ci_hi = np.full(2 * k, np.nan)
         if m in boot_of:
             b = sign * boot_of[m]
             ok = np.isfinite(impact) & (np.isfinite(b).sum(axis=0) > 0)
@@ -388,19 +500,50 @@ def _group_table(name, idx, member, ments, theme_ids, metrics, config, rng) -> p
                     warnings.simplefilter("ignore", RuntimeWarning)
                     qs = np.nanquantile(b[:, ok], [lo_q, hi_q], axis=0)
                 ci_lo[ok], ci_hi[ok] = qs[0], qs[1]
+        whole, comp = slice(0, k), slice(k, 2 * k)
         cols.update({
-            f"{m}_with": est["with"],
-            f"{m}_without": est["without"],
-            f"{m}_with_n": est["n_with"].astype(int),
-            f"{m}_without_n": est["n_without"].astype(int),
-            f"{m}_impact": impact,
-            f"{m}_impact_ci_low": ci_lo,
-            f"{m}_impact_ci_high": ci_hi,
-            f"{m}_impact_p": est["p"],
-            f"{m}_reliable": (est["n_with"] >= config.min_n) & (est["n_without"] >= config.min_n),
+            f"{m}_with": est["with"][whole],
+            f"{m}_without": est["without"][whole],
+            f"{m}_with_n": est["n_with"][whole].astype(int),
+            f"{m}_without_n": est["n_without"][whole].astype(int),
+            f"{m}_impact": impact[whole],
+            f"{m}_impact_ci_low": ci_lo[whole],
+            f"{m}_impact_ci_high": ci_hi[whole],
+            f"{m}_impact_p": est["p"][whole],
+            f"{m}_reliable": (est["n_with"][whole] >= config.min_n) & (est["n_without"][whole] >= config.min_n),
         })
+        complaint_cols.update({
+            f"complaint_{m}_with": est["with"][comp],
+            f"complaint_{m}_without": est["without"][comp],
+            f"complaint_{m}_with_n": est["n_with"][comp].astype(int),
+            f"complaint_{m}_impact": impact[comp],
+            f"complaint_{m}_impact_ci_low": ci_lo[comp],
+            f"complaint_{m}_impact_ci_high": ci_hi[comp],
+            f"complaint_{m}_impact_p": est["p"][comp],
+        })
+    cols.update(complaint_cols)
     cols["quotes"] = [quotes.get(t, "") for t in keep]
     return pd.DataFrame(cols)
+
+
+def _rank_impact(table: pd.DataFrame, metrics, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the complaint impact of its rank metric in points, and its complaint respondents."""
+    impact = np.full(len(table), np.nan)
+    n_with = np.zeros(len(table))
+    for m in metrics:
+        on = (table["rank_metric"] == m).to_numpy()
+        impact[on] = table.loc[on, f"complaint_{m}_impact"].to_numpy(dtype=float) * _points(m, config)
+        n_with[on] = table.loc[on, f"complaint_{m}_with_n"].to_numpy(dtype=float)
+    return impact, n_with
+
+
+def _points(metric: str, config: Config) -> float:
+    """Factor from a metric's impact to the pain score's points: 1 for NPS and CSAT
+    (already points on a 0-100 or -100..100 scale), 100 / scale range for CES."""
+    if metric == "ces":
+        low, high = config.ces_scale
+        return 100.0 / (high - low)
+    return 1.0
 
 
 def _impact(x: np.ndarray, member: Any) -> dict[str, np.ndarray]:
@@ -523,10 +666,10 @@ def _nanmean(x: np.ndarray) -> float:
     return float(x.mean()) if x.size else math.nan
 
 
-def _labels(themes: pd.DataFrame | None) -> dict[int, str]:
-    if themes is None or C.THEME not in themes or "label" not in themes:
+def _labels(table: pd.DataFrame | None, key: str) -> dict[int, str]:
+    if table is None or key not in table or "label" not in table:
         return {}
-    return {int(t): str(lab) for t, lab in zip(themes[C.THEME], themes["label"]) if pd.notna(lab)}
+    return {int(t): str(lab) for t, lab in zip(table[key], table["label"]) if pd.notna(t) and pd.notna(lab)}
 
 
 def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
@@ -539,12 +682,16 @@ def _require(df: pd.DataFrame, cols: list[str], what: str) -> None:
 
 
 def _column_order(metrics) -> list[str]:
-    cols = [C.TOUCHPOINT, C.THEME, "label", "rank", "pain_score", "mentions", "records", "share",
-            "negative_share", "mean_sentiment"]
+    cols = [C.TOUCHPOINT, "level", C.TOPIC, C.THEME, "label", "rank", "rank_metric", "pain_score",
+            "mentions", "records", "complaint_records", "share", "negative_share", "mean_sentiment"]
     for m in metrics:
         cols += [f"{m}_with", f"{m}_without", f"{m}_with_n", f"{m}_without_n", f"{m}_impact",
                  f"{m}_impact_ci_low", f"{m}_impact_ci_high", f"{m}_impact_p", f"{m}_impact_q",
                  f"{m}_reliable"]
+    for m in metrics:
+        cols += [f"complaint_{m}_with", f"complaint_{m}_without", f"complaint_{m}_with_n",
+                 f"complaint_{m}_impact", f"complaint_{m}_impact_ci_low", f"complaint_{m}_impact_ci_high",
+                 f"complaint_{m}_impact_p", f"complaint_{m}_impact_q"]
     return cols + ["quotes"]
 
 

@@ -207,6 +207,8 @@ def _pain_sections(pain_points: pd.DataFrame | None, themes: pd.DataFrame | None
     if pain_points is None or pain_points.empty:
         return []
     pp = pain_points.copy()
+    if "level" in pp:  # read from a store, runs from before levels have an empty level
+        pp = pp.drop(columns="level") if pp["level"].isna().all() else pp.assign(level=pp["level"].fillna("theme"))
     if "rank" not in pp:
         pp["rank"] = pp.groupby(C.TOUCHPOINT).cumcount() + 1
     topic_of, topic_label = {}, {}

@@ -360,12 +360,18 @@ class Store:
 
     def pain_points(self, run: str | None = None, touchpoint: str | None = None) -> pd.DataFrame:
         """Ranked pain points of ``run`` (latest when None), optionally of one
-        touchpoint; sorted by touchpoint ("all" first), then rank."""
+        touchpoint; sorted by touchpoint ("all" first), level (topic rows
+        first, see :func:`voc.rank.rank_pain_points`), then rank. Runs stored
+        before topics existed have only theme rows and no ``level`` column."""
+        from .rank import LEVELS
+
         where, params = ("AND touchpoint = ?", [touchpoint]) if touchpoint is not None else ("", [])
         df = self._snapshot("pain_points", run, where, params)
-        keys = ["_all", C.TOUCHPOINT] + (["rank"] if "rank" in df.columns else [])
-        df = df.assign(_all=df[C.TOUCHPOINT] != C.ALL_TOUCHPOINTS).sort_values(keys, kind="stable")
-        return df.drop(columns="_all").reset_index(drop=True)
+        level = df["level"].map({lv: i for i, lv in enumerate(LEVELS)}).fillna(len(LEVELS)) \
+            if "level" in df.columns else 0
+        keys = ["_all", C.TOUCHPOINT, "_lv"] + (["rank"] if "rank" in df.columns else [])
+        df = df.assign(_all=df[C.TOUCHPOINT] != C.ALL_TOUCHPOINTS, _lv=level).sort_values(keys, kind="stable")
+        return df.drop(columns=["_all", "_lv"]).reset_index(drop=True)
 
     def theme_labels(self) -> pd.DataFrame:
         """Latest label of every theme id ever stored: theme, label, first_run, last_run."""
