@@ -166,3 +166,59 @@ def test_split_polarity_reaches_the_theme_model():
     assert plain.mentions[plain.mentions[C.TEXT].str.contains("late|fast")][C.THEME].nunique() == 1
     with pytest.raises(voc.ConfigError, match=r"Config 'split_polarity' must be a share in \(0, 0.5\] or None. Got 0.9"):
         Config(split_polarity=0.9)
+
+
+def _theme_outcome(analysis):
+    """What must not depend on the cache: every mention's theme and every theme's label."""
+    return (analysis.mentions[C.THEME].tolist(), analysis.mentions[C.THEME_PROB].round(12).tolist(),
+            analysis.themes[["theme", "label", "keywords", "mentions"]].to_dict("records"))
+
+
+def test_themes_do_not_depend_on_the_cache_history(sample_df, tmp_path):
+    """Cold cache, warm cache, and a cache another run filled with other batches: same themes.
+
+    The batch-sensitive embedder moves every vector with the size of the call
+    it is embedded in, as real models do in their last bits (padding, BLAS
+    blocking); the fit is sensitive to differences that small.
+    """
+    from voc.embed import EmbeddingCache, embed_texts
+    from voc.segment import model_text
+    from tests.conftest import BatchSensitiveEmbedder
+    from tests.test_engine import FakeScorer
+
+    def run(cache):
+        return analyze(sample_df, config=Config(cache_dir=str(tmp_path / cache)),
+                       embedder=BatchSensitiveEmbedder(), scorer=FakeScorer())
+
+    cold = run("a")
+    warm = run("a")
+    # another run (a part of the data, in small batches) filled cache "b" first
+    other = [model_text(t) for t in cold.mentions[C.TEXT][::3]]
+    embed_texts(other, BatchSensitiveEmbedder(), cache=EmbeddingCache(tmp_path / "b"), batch_size=7)
+    prefilled = run("b")
+    assert cold.run["counts"]["themes"] > 3
+    assert _theme_outcome(warm) == _theme_outcome(cold)
+    assert _theme_outcome(prefilled) == _theme_outcome(cold)
+
+
+@pytest.mark.slow
+def test_real_themes_do_not_depend_on_the_cache_history(tmp_path):
+    """The packaged multilingual embedder on a slice of the shipped sample: cold, warm, prefilled."""
+    from voc.embed import EmbeddingCache, embed_texts, get_embedder
+    from voc.segment import model_text
+    from tests.test_engine import FakeScorer
+
+    df = voc.load_feedback(pd.read_csv(voc.sample_path()).head(300))
+
+    def run(cache):
+        return analyze(df, config=Config(cache_dir=str(tmp_path / cache)),
+                       embedder=get_embedder("use-multilingual"), scorer=FakeScorer())
+
+    cold = run("a")
+    warm = run("a")
+    other = [model_text(t) for t in cold.mentions[C.TEXT][::3]]
+    embed_texts(other, get_embedder("use-multilingual"), cache=EmbeddingCache(tmp_path / "b"), batch_size=7)
+    prefilled = run("b")
+    assert cold.run["counts"]["themes"] > 3
+    assert _theme_outcome(warm) == _theme_outcome(cold)
+    assert _theme_outcome(prefilled) == _theme_outcome(cold)
