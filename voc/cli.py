@@ -242,11 +242,59 @@ def demo(out_dir: str, top: int) -> None:
 
     analysis, steps = run_demo(out_dir, progress=True)
     for step in steps:
-        emerging = ", ".join(str(t) for t in step["emerging_themes"]) or "none"
         click.echo(f"weeks {step['weeks']:>4}: dump {step['dump_records']:>4} records, "
-                   f"{step['new_records']:>4} new, emerging themes: {emerging}")
+                   f"{step['new_records']:>4} new, emerging themes: {emerging_text(step['emerging_themes'])}")
     click.echo(summary_text(analysis, out_dir, top=top))
     click.echo(f"Wrote {out_dir}/report.html and {out_dir}/report.md (open the HTML in a browser).")
+
+
+IMPACT_METRICS = (("nps", "NPS", "+.1f"), ("csat", "CSAT", "+.1f"), ("ces", "CES", "+.2f"))
+"""Survey metrics whose impact columns the console prints (when the table has them)."""
+LABEL_WIDTH = 48
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: 2 per wide (CJK) character, 0 per combining mark."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
+def fit_width(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` terminal columns (ending in '…' if cut), padded to ``width``."""
+    if display_width(text) > width:
+        out, used = "", 0
+        for ch in text:
+            w = display_width(ch)
+            if used + w > width - 1:
+                break
+            out, used = out + ch, used + w
+        text = out + "…"
+    return text + " " * (width - display_width(text))
+
+
+def emerging_text(ids: list[int]) -> str:
+    """``"none"``, or how many emerging themes and their ids: ``"2 (ids 87, 88)"``."""
+    if not ids:
+        return "none"
+    return f"{len(ids)} ({'id' if len(ids) == 1 else 'ids'} {', '.join(str(int(t)) for t in ids)})"
+
+
+def _impact_text(row: Any, metrics: list[tuple[str, str, str]]) -> str:
+    """The impact of each present metric, with its interval; flagged when under min_n respondents."""
+    parts = []
+    for m, name, fmt in metrics:
+        value = getattr(row, f"{m}_impact", float("nan"))
+        if value != value:
+            parts.append(f"{name} n/a")
+            continue
+        lo, hi = getattr(row, f"{m}_impact_ci_low"), getattr(row, f"{m}_impact_ci_high")
+        part = f"{name} {value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+        if getattr(row, f"{m}_reliable", True) in (False, 0):
+            part += f" (n={int(getattr(row, f'{m}_with_n', 0))}, unreliable)"
+        parts.append(part)
+    return "  ".join(parts)
 
 
 def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
@@ -258,20 +306,27 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
         f"({counts['unassigned_mentions']} mentions unassigned)" + (f" in {seconds:.1f}s" if seconds else ""),
         f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv touchpoints.csv pain_points.csv run.json",
     ]
+    if "emerging_themes" in analysis.run:
+        lines.append(f"Emerging themes: {emerging_text(analysis.run['emerging_themes'])}")
     lines += analysis.run.get("warnings", [])
     pp = analysis.pain_points
     if pp.empty:
         return "\n".join(lines + ["No pain points found."])
+    metrics = [spec for spec in IMPACT_METRICS
+               if f"{spec[0]}_impact" in pp.columns and pp[f"{spec[0]}_impact"].notna().any()]
     lines.append("")
-    lines.append(f"Top {top} pain points per touchpoint (NPS impact in points, 95% CI):")
+    if metrics:
+        min_n = analysis.run.get("config", {}).get("min_n", 30)
+        lines.append(f"Top {top} pain points per touchpoint (impact of each theme on "
+                     f"{', '.join(name for _, name, _ in metrics)}, 95% CI; unreliable = fewer than "
+                     f"{min_n} respondents):")
+    else:
+        lines.append(f"Top {top} pain points per touchpoint (no NPS, CSAT or CES scores: no impact):")
     for touchpoint, group in pp.groupby("touchpoint", sort=False):
         lines.append(f"  {touchpoint}")
         for row in group.sort_values("rank").head(top).itertuples():
-            impact = getattr(row, "nps_impact", float("nan"))
-            lo, hi = getattr(row, "nps_impact_ci_low", float("nan")), getattr(row, "nps_impact_ci_high", float("nan"))
-            nps_part = f"NPS impact {impact:+.1f} [{lo:+.1f}, {hi:+.1f}]" if impact == impact else "NPS impact n/a"
-            lines.append(
-                f"    {int(row.rank)}. {row.label[:48]:<48} {int(row.records):>4} records  "
-                f"{100 * row.negative_share:3.0f}% negative  {nps_part}"
-            )
+            line = (f"    {int(row.rank)}. {fit_width(str(row.label), LABEL_WIDTH)} {int(row.records):>4} records  "
+                    f"{100 * row.negative_share:3.0f}% negative")
+            impact = _impact_text(row, metrics)
+            lines.append(f"{line}  {impact}" if impact else line)
     return "\n".join(lines)
