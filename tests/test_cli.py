@@ -173,3 +173,57 @@ def test_demo_prints_how_many_themes_emerged_and_their_ids(run, monkeypatch):
     assert lines[0].endswith("emerging themes: none")
     assert lines[1].endswith("200 new, emerging themes: 1 (id 87)")
     assert lines[2].endswith("210 new, emerging themes: 2 (ids 88, 90)")
+
+
+# --------------------------------------------------------------------------- fail before the work
+
+
+def test_report_on_undated_data_fails_before_anything_is_run_or_stored(run, tmp_path, monkeypatch):
+    import voc.pipeline
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(voc.pipeline, "run_incremental", no_work)
+    (tmp_path / "in.csv").write_text("text,nps\nlate parcel,3\ngreat app,10\n")
+    result = run("run", "in.csv", "--store", "s.duckdb", "--report", "rep")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: The report needs dated records, but 'in.csv' has no dates")
+    assert "--batch-date YYYY-MM-DD" in result.stderr
+    assert not (tmp_path / "s.duckdb").exists() and not (tmp_path / "rep").exists()
+
+
+def test_batch_date_lets_an_undated_weekly_run_report(run, tmp_path, monkeypatch):
+    import voc.pipeline
+
+    seen = {}
+
+    def fake_incremental(df, store, *, config, progress):
+        seen["config"] = config
+        return None
+
+    monkeypatch.setattr(voc.pipeline, "run_incremental", fake_incremental)
+    monkeypatch.setattr("voc.report.write_report", lambda *a, **k: None)
+    (tmp_path / "in.csv").write_text("text,nps\nlate parcel,3\ngreat app,10\n")
+    result = run("run", "in.csv", "--store", "s.duckdb", "--report", "rep", "--batch-date", "2026-11-16")
+    assert result.exit_code == 0, result.output
+    assert seen["config"].batch_date == "2026-11-16"
+    bad = run("run", "in.csv", "--store", "s.duckdb", "--batch-date", "16/11/2026")
+    assert bad.exit_code == 2
+    assert "Config 'batch_date' must be a date YYYY-MM-DD, e.g. 2026-11-16. Got '16/11/2026'." in bad.stderr
+
+
+def test_library_warnings_reach_stderr(printed, monkeypatch, capsys):
+    import logging
+
+    import voc.pipeline
+
+    def warn_then_analyse(*args, **kwargs):
+        logging.getLogger("voc.pipeline").warning("NPS column 'Rating': all 40 answers lie within 1-5")
+        return _analysis([])
+
+    monkeypatch.setattr(voc.pipeline, "run_file", warn_then_analyse)
+    result = CliRunner().invoke(main, ["run", "in.csv", "--out", "o"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: NPS column 'Rating': all 40 answers lie within 1-5\n" in result.stderr
+    assert "Rating" not in result.stdout

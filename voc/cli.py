@@ -24,12 +24,23 @@ class VocGroup(click.Group):
     """A click group that turns any VocError into a one-line error, exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        import logging
+
+        # the library's warnings (a column that does not fit its scale, ...) go to stderr
+        # as they happen, before the long stages
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("Warning: %(message)s"))
+        logger = logging.getLogger("voc")
+        logger.addHandler(handler)
         try:
             return super().invoke(ctx)
         except VocError as e:
             message = " ".join(str(e).split("\n"))
             click.echo(f"Error: {message}", err=True)
             ctx.exit(2)
+        finally:
+            logger.removeHandler(handler)
 
 
 def input_options(func: Callable) -> Callable:
@@ -122,6 +133,9 @@ def analysis_options(func: Callable) -> Callable:
                      help="Lowest CSAT answer counted as satisfied (default: top two boxes)."),
         click.option("--min-n", type=int, metavar="N",
                      help="Respondents below which a metric is flagged unreliable (default: 30)."),
+        click.option("--batch-date", metavar="YYYY-MM-DD",
+                     help="Date of this batch, given to every record without a date (e.g. a weekly "
+                          "dump with no date column)."),
         click.option("--redact", is_flag=True, default=None,
                      help="Replace e-mails, phones, card numbers and token URLs by placeholders "
                           "before anything is embedded, stored or reported."),
@@ -149,6 +163,7 @@ def build_config(options: dict[str, Any]) -> Any:
         "csat_threshold": options.pop("csat_threshold", None),
         "min_n": options.pop("min_n", None),
         "redact": options.pop("redact", None),
+        "batch_date": options.pop("batch_date", None),
         "ces_scale": tuple(options.pop("ces_scale", None) or ()) or None,
         "csat_scale": tuple(options.pop("csat_scale", None) or ()) or None,
     }
@@ -308,7 +323,6 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
     ]
     if "emerging_themes" in analysis.run:
         lines.append(f"Emerging themes: {emerging_text(analysis.run['emerging_themes'])}")
-    lines += analysis.run.get("warnings", [])
     pp = analysis.pain_points
     if pp.empty:
         return "\n".join(lines + ["No pain points found."])

@@ -594,13 +594,21 @@ def run_streaming(
                 if C.DATE in records.columns and records[C.DATE].notna().any():
                     dates += [records[C.DATE].min(), records[C.DATE].max()]
                 if (C.CES in records.columns and records[C.CES].notna().any()
-                        and not config.ces_configured and not warnings_):
+                        and not config.ces_configured
+                        and not any(w.startswith("CES scale and direction") for w in warnings_)):
                     warnings_.append(
                         f"CES scale and direction not configured; assumed {config.ces_scale[0]}-"
                         f"{config.ces_scale[1]}, {config.ces_direction.replace('_', ' ')}. "
                         "Set ces_scale/ces_direction (--ces-scale, --ces-direction) to make it explicit."
                     )
                     log.warning(warnings_[-1])
+                if n_chunks == 1:  # the first chunk shows whether a column fits its scale
+                    from .survey import scale_warnings
+
+                    mapping = first.attrs.get("voc_mapping") if first is not None else None
+                    for message in scale_warnings(records, config=config, mapping=mapping):
+                        warnings_.append(message)
+                        log.warning(message)
                 if progress:
                     log.info("pass 1: chunk %d, %d records, %d mentions", n_chunks, n_records, n_mentions)
             seconds["read_segment"] = round(time.perf_counter() - t0, 3)

@@ -208,6 +208,11 @@ def analyze(
                 "Set ces_scale/ces_direction (--ces-scale, --ces-direction) to make it explicit."
             )
             log.warning(warnings_[-1])
+        from .survey import scale_warnings
+
+        for message in scale_warnings(records, config=config, mapping=df.attrs.get("voc_mapping")):
+            warnings_.append(message)
+            log.warning(message)
 
     with timer.stage("segment"):
         records[C.LANGUAGE] = S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist())
@@ -329,7 +334,7 @@ def prepare_records(df: pd.DataFrame, *, config: Config) -> tuple[pd.DataFrame, 
     Returns the records (a copy, fresh index) and the redaction counts per
     kind (empty when ``config.redact`` is off).
     """
-    records = df.reset_index(drop=True).copy()
+    records = apply_batch_date(df.reset_index(drop=True).copy(), config.batch_date)
     if C.TOUCHPOINT not in records.columns:
         records[C.TOUCHPOINT] = C.ALL_TOUCHPOINTS
     if C.HAS_TEXT not in records.columns:
@@ -340,6 +345,27 @@ def prepare_records(df: pd.DataFrame, *, config: Config) -> tuple[pd.DataFrame, 
 
         records, redacted = redact_frame(records, column=C.TEXT, patterns=config.redact_patterns)
     return records, redacted
+
+
+def apply_batch_date(records: pd.DataFrame, batch_date: str | None) -> pd.DataFrame:
+    """Give the records without a date (no date column, or empty) the date ``batch_date``.
+
+    ``batch_date`` is ``YYYY-MM-DD`` (:attr:`voc.config.Config.batch_date`);
+    ``None`` returns ``records`` unchanged.
+    """
+    if batch_date is None:
+        return records
+    day = pd.Timestamp(batch_date)
+    if C.DATE not in records.columns:
+        records[C.DATE] = pd.Series(day, index=records.index, dtype="datetime64[ns]")
+    else:
+        records[C.DATE] = pd.to_datetime(records[C.DATE]).fillna(day)
+    return records
+
+
+def has_dates(df: pd.DataFrame) -> bool:
+    """Whether any record of ``df`` has a date."""
+    return C.DATE in df.columns and bool(df[C.DATE].notna().any())
 
 
 def model_embedder(model: Any) -> str | None:
@@ -595,6 +621,8 @@ def run_store(
     """
     config = config or Config()
     df = load_for_run(source, config=config, **load_options)
+    if report_dir is not None and config.batch_date is None and not has_dates(df):
+        _check_report_dates(store, source)
     analysis = run_incremental(df, store, config=config, progress=progress)
     if analysis is not None and out_dir is not None:
         analysis.save(out_dir)
@@ -603,6 +631,24 @@ def run_store(
 
         write_report(store, report_dir)
     return analysis
+
+
+def _check_report_dates(store: Any, source: Any) -> None:
+    """Fail before the run when its report could not be written: no dated record anywhere."""
+    from .errors import ConfigError
+    from .store import Store
+
+    try:
+        runs = (store if isinstance(store, Store) else Store(store)).runs()
+        dated = bool(runs["date_min"].notna().any())
+    except StoreError:  # no store yet
+        dated = False
+    if not dated:
+        name = "the input" if isinstance(source, pd.DataFrame) else f"'{source}'"
+        raise ConfigError(
+            f"The report needs dated records, but {name} has no dates and the store holds none. "
+            "Map a date column (--date-col, date_col=), or give the batch's date with "
+            "--batch-date YYYY-MM-DD (Config batch_date=). Nothing was run or stored.")
 
 
 def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
