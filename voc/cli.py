@@ -192,17 +192,20 @@ def build_config(options: dict[str, Any]) -> Any:
 @click.option("--chunk-size", type=int, default=50_000, show_default=True,
               help="Records per chunk with --engine.")
 @click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bars or tables.")
+@click.option("--quiet", is_flag=True, help="No progress lines or tables (progress shows only when stderr "
+                                           "is a terminal, or with VOC_PROGRESS=1).")
 @input_options
 @analysis_options
 def run(input: str, out_dir: str | None, store: str | None, report_dir: str | None,
         model_path: str | None, save_model: str | None, engine: str | None, scheduler: str | None,
         chunk_size: int, top: int, quiet: bool, **options: Any) -> None:
     """Find themes, sentiment and pain points in INPUT; write the tables to --out."""
+    from . import progress as P
     from .errors import ConfigError
     from .pipeline import run_file, run_store
 
     config = build_config(options)
+    progress = P.wanted(quiet)
     if scheduler and engine != "dask":
         raise ConfigError("--scheduler goes with --engine dask.")
     if engine and store:
@@ -215,16 +218,16 @@ def run(input: str, out_dir: str | None, store: str | None, report_dir: str | No
 
             analysis = run_streaming(input, out_dir, config=config, chunk_size=chunk_size, engine=engine,
                                      scheduler=scheduler, model_path=model_path, save_model=save_model,
-                                     progress=not quiet, **load_kwargs(options, scales=False))
+                                     progress=progress, **load_kwargs(options, scales=False))
         else:
             analysis = run_file(input, out_dir, config=config, model_path=model_path,
-                                save_model=save_model, progress=not quiet,
+                                save_model=save_model, progress=progress,
                                 **load_kwargs(options, scales=False))
     else:
         if model_path or save_model:
             raise ConfigError("--model and --save-model do not go with --store: the store keeps its own model.")
         analysis = run_store(input, store, config=config, out_dir=out_dir, report_dir=report_dir,
-                             progress=not quiet, **load_kwargs(options, scales=False))
+                             progress=progress, **load_kwargs(options, scales=False))
         if analysis is None:
             click.echo(f"No new records: the store '{store}' already holds every record of {input}.")
             return
@@ -251,11 +254,13 @@ def report(store: str, week: str | None, out_dir: str) -> None:
 @click.option("--out", "out_dir", default="voc-demo", show_default=True, type=click.Path(file_okay=False),
               help="Output folder.")
 @click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
-def demo(out_dir: str, top: int) -> None:
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def demo(out_dir: str, top: int, quiet: bool) -> None:
     """Run the shipped bilingual sample as weekly runs; print the top pain points."""
+    from . import progress as P
     from .pipeline import run_demo
 
-    analysis, steps = run_demo(out_dir, progress=True)
+    analysis, steps = run_demo(out_dir, progress=P.wanted(quiet))
     for step in steps:
         click.echo(f"weeks {step['weeks']:>4}: dump {step['dump_records']:>4} records, "
                    f"{step['new_records']:>4} new, emerging themes: {emerging_text(step['emerging_themes'])}")
