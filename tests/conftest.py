@@ -20,6 +20,7 @@ class FakeEmbedder:
 
     name = "fake"
     dim = 64
+    batch_invariant = True
 
     def embed(self, texts):
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
@@ -42,6 +43,7 @@ class BatchSensitiveEmbedder(FakeEmbedder):
     """
 
     name = "fake-batch"
+    batch_invariant = False  # so voc embeds it one text at a time
 
     def embed(self, texts):
         out = super().embed(texts)

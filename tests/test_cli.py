@@ -104,8 +104,155 @@ def test_summary_prints_the_ranking_metric_and_theme_rows_only():
     analysis = types.SimpleNamespace(pain_points=pain, run={"counts": {
         "records": 100, "mentions": 40, "themes": 2, "unassigned_mentions": 0}})
     text = summary_text(analysis, "out", top=3)
-    assert "1. sizing" in text and "CSAT complaint impact -15.0 [" in text
-    assert "NPS impact n/a" not in text and "CSAT complaint impact n/a" in text  # colour: no complaints
-    assert " fit " not in text  # topic rows are not printed (yet)
-    assert "no survey score" in summary_text(types.SimpleNamespace(
-        pain_points=pain.assign(rank_metric=None), run=analysis.run), "out", top=3)
+    assert "complaint impact on CSAT, 95% CI; ranked by CSAT" in text
+    sizing, colour = (next(line for line in text.splitlines() if label in line) for label in ("sizing", "colour"))
+    assert "1. sizing" in sizing and "CSAT -15.0 [" in sizing and sizing.endswith("(n=15, unreliable)")
+    assert "NPS" not in text and colour.endswith("CSAT n/a")  # colour: no complaints
+    assert " fit " not in text  # topic rows are not printed
+    unranked = summary_text(types.SimpleNamespace(pain_points=pain.assign(rank_metric=None), run=analysis.run),
+                            "out", top=3)
+    assert "ranked by" not in unranked and "CSAT -15.0 [" in unranked
+
+
+# --------------------------------------------------------------------------- what voc run / demo print
+
+
+def _analysis(pain_points, **run):
+    import pandas as pd
+
+    from voc.pipeline import Analysis
+
+    empty = pd.DataFrame()
+    counts = {"records": 40, "mentions": 60, "themes": 3, "unassigned_mentions": 5}
+    return Analysis(empty, empty, empty, empty, pd.DataFrame(pain_points),
+                    {"counts": counts, "config": {"min_n": 30}, **run})
+
+
+def _pain_row(touchpoint, rank, label, records, **metrics):
+    row = {"touchpoint": touchpoint, "theme": rank, "label": label, "rank": rank, "records": records,
+           "negative_share": 0.5}
+    for m, (impact, lo, hi, n) in metrics.items():
+        row.update({f"{m}_impact": impact, f"{m}_impact_ci_low": lo, f"{m}_impact_ci_high": hi,
+                    f"{m}_with_n": n, f"{m}_reliable": n >= 30})
+    return row
+
+
+@pytest.fixture
+def printed(run, monkeypatch):
+    """What `voc run` prints for a given Analysis (the run itself is replaced)."""
+    import voc.pipeline
+
+    def printed(analysis, *args):
+        monkeypatch.setattr(voc.pipeline, "run_file", lambda *a, **k: analysis)
+        result = run("run", "in.csv", "--out", "out", *args)
+        assert result.exit_code == 0, result.output
+        return result.stdout.splitlines()
+
+    return printed
+
+
+def test_impact_on_few_respondents_is_flagged_unreliable(printed):
+    lines = printed(_analysis([
+        _pain_row("app", 1, "crash / login", 10, nps=(50.0, 0.0, 100.0, 10)),
+        _pain_row("app", 2, "slow / load", 200, nps=(-4.0, -6.0, -2.0, 200)),
+    ]))
+    few, many = (next(l for l in lines if label in l) for label in ("crash", "slow"))
+    assert few.endswith("NPS +50.0 [+0.0, +100.0] (n=10, unreliable)")
+    assert many.endswith("NPS -4.0 [-6.0, -2.0]")
+    assert "unreliable = fewer than 30 respondents" in lines[3]
+
+
+def test_every_present_impact_metric_is_printed(printed):
+    lines = printed(_analysis([_pain_row("all", 1, "size / fit", 300, csat=(-7.8, -9.0, -6.5, 300),
+                                         ces=(-0.31, -0.4, -0.2, 300))]))
+    row = next(l for l in lines if "size / fit" in l)
+    assert row.endswith("CSAT -7.8 [-9.0, -6.5]  CES -0.31 [-0.40, -0.20]")
+    assert "NPS" not in row and "on CSAT, CES" in lines[3]
+    plain = printed(_analysis([_pain_row("all", 1, "size / fit", 300)]))
+    assert next(l for l in plain if "size / fit" in l).endswith("50% negative")
+
+
+def test_japanese_labels_keep_the_columns_aligned(printed):
+    import unicodedata
+
+    def display_width(text):  # terminal columns: CJK characters take two
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    lines = printed(_analysis([
+        _pain_row("app", 1, "アプリ / 落ちる / ログイン", 12, nps=(-1.0, -2.0, 0.0, 40)),
+        _pain_row("app", 2, "login / crash", 9, nps=(-1.0, -2.0, 0.0, 40)),
+        _pain_row("app", 3, "配送 / 遅い / 届かない / 連絡 / 問い合わせ / 返事 / 対応 / 最悪", 8,
+                  nps=(-1.0, -2.0, 0.0, 40)),
+    ]))
+    rows = [l for l in lines if " records " in l]
+    ends = {display_width(l[: l.index(" records ")]) for l in rows}
+    assert len(rows) == 3 and len(ends) == 1, rows
+    assert "…" in rows[2]
+
+
+def test_demo_prints_how_many_themes_emerged_and_their_ids(run, monkeypatch):
+    import voc.pipeline
+
+    steps = [{"weeks": "1-6", "dump_records": 1200, "new_records": 1200, "emerging_themes": []},
+             {"weeks": "7", "dump_records": 250, "new_records": 200, "emerging_themes": [87]},
+             {"weeks": "8", "dump_records": 260, "new_records": 210, "emerging_themes": [88, 90]}]
+    analysis = _analysis([_pain_row("all", 1, "late", 50, nps=(-2.0, -3.0, -1.0, 50))])
+    monkeypatch.setattr(voc.pipeline, "run_demo", lambda *a, **k: (analysis, steps))
+    lines = run("demo", "--out", "d").stdout.splitlines()
+    assert lines[0].endswith("emerging themes: none")
+    assert lines[1].endswith("200 new, emerging themes: 1 (id 87)")
+    assert lines[2].endswith("210 new, emerging themes: 2 (ids 88, 90)")
+
+
+# --------------------------------------------------------------------------- fail before the work
+
+
+def test_report_on_undated_data_fails_before_anything_is_run_or_stored(run, tmp_path, monkeypatch):
+    import voc.pipeline
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the run started")
+
+    monkeypatch.setattr(voc.pipeline, "run_incremental", no_work)
+    (tmp_path / "in.csv").write_text("text,nps\nlate parcel,3\ngreat app,10\n")
+    result = run("run", "in.csv", "--store", "s.duckdb", "--report", "rep")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: The report needs dated records, but 'in.csv' has no dates")
+    assert "--batch-date YYYY-MM-DD" in result.stderr
+    assert not (tmp_path / "s.duckdb").exists() and not (tmp_path / "rep").exists()
+
+
+def test_batch_date_lets_an_undated_weekly_run_report(run, tmp_path, monkeypatch):
+    import voc.pipeline
+
+    seen = {}
+
+    def fake_incremental(df, store, *, config, progress):
+        seen["config"] = config
+        return None
+
+    monkeypatch.setattr(voc.pipeline, "run_incremental", fake_incremental)
+    monkeypatch.setattr("voc.report.write_report", lambda *a, **k: None)
+    (tmp_path / "in.csv").write_text("text,nps\nlate parcel,3\ngreat app,10\n")
+    result = run("run", "in.csv", "--store", "s.duckdb", "--report", "rep", "--batch-date", "2026-11-16")
+    assert result.exit_code == 0, result.output
+    assert seen["config"].batch_date == "2026-11-16"
+    bad = run("run", "in.csv", "--store", "s.duckdb", "--batch-date", "16/11/2026")
+    assert bad.exit_code == 2
+    assert "Config 'batch_date' must be a date YYYY-MM-DD, e.g. 2026-11-16. Got '16/11/2026'." in bad.stderr
+
+
+def test_library_warnings_reach_stderr(printed, monkeypatch, capsys):
+    import logging
+
+    import voc.pipeline
+
+    def warn_then_analyse(*args, **kwargs):
+        logging.getLogger("voc.pipeline").warning("NPS column 'Rating': all 40 answers lie within 1-5")
+        return _analysis([])
+
+    monkeypatch.setattr(voc.pipeline, "run_file", warn_then_analyse)
+    result = CliRunner().invoke(main, ["run", "in.csv", "--out", "o"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: NPS column 'Rating': all 40 answers lie within 1-5\n" in result.stderr
+    assert "Rating" not in result.stdout

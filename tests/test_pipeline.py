@@ -166,3 +166,105 @@ def test_split_polarity_reaches_the_theme_model():
     assert plain.mentions[plain.mentions[C.TEXT].str.contains("late|fast")][C.THEME].nunique() == 1
     with pytest.raises(voc.ConfigError, match=r"Config 'split_polarity' must be a share in \(0, 0.5\] or None. Got 0.9"):
         Config(split_polarity=0.9)
+
+
+def _theme_outcome(analysis):
+    """What must not depend on the cache: every mention's theme and every theme's label."""
+    return (analysis.mentions[C.THEME].tolist(), analysis.mentions[C.THEME_PROB].round(12).tolist(),
+            analysis.themes[["theme", "label", "keywords", "mentions"]].to_dict("records"))
+
+
+def test_themes_do_not_depend_on_the_cache_history(sample_df, tmp_path):
+    """Cold cache, warm cache, and a cache another run filled with other batches: same themes.
+
+    The batch-sensitive embedder moves every vector with the size of the call
+    it is embedded in, as real models do in their last bits (padding, BLAS
+    blocking); the fit is sensitive to differences that small.
+    """
+    from voc.embed import EmbeddingCache, embed_texts
+    from voc.segment import model_text
+    from tests.conftest import BatchSensitiveEmbedder
+    from tests.test_engine import FakeScorer
+
+    def run(cache):
+        return analyze(sample_df, config=Config(cache_dir=str(tmp_path / cache)),
+                       embedder=BatchSensitiveEmbedder(), scorer=FakeScorer())
+
+    cold = run("a")
+    warm = run("a")
+    # another run (a part of the data, in small batches) filled cache "b" first
+    other = [model_text(t) for t in cold.mentions[C.TEXT][::3]]
+    embed_texts(other, BatchSensitiveEmbedder(), cache=EmbeddingCache(tmp_path / "b"), batch_size=7)
+    prefilled = run("b")
+    assert cold.run["counts"]["themes"] > 3
+    assert _theme_outcome(warm) == _theme_outcome(cold)
+    assert _theme_outcome(prefilled) == _theme_outcome(cold)
+
+
+@pytest.mark.slow
+def test_real_themes_do_not_depend_on_the_cache_history(tmp_path):
+    """The packaged multilingual embedder on a slice of the shipped sample: cold, warm, prefilled."""
+    from voc.embed import EmbeddingCache, embed_texts, get_embedder
+    from voc.segment import model_text
+    from tests.test_engine import FakeScorer
+
+    df = voc.load_feedback(pd.read_csv(voc.sample_path()).head(300))
+
+    def run(cache):
+        return analyze(df, config=Config(cache_dir=str(tmp_path / cache)),
+                       embedder=get_embedder("use-multilingual"), scorer=FakeScorer())
+
+    cold = run("a")
+    warm = run("a")
+    other = [model_text(t) for t in cold.mentions[C.TEXT][::3]]
+    embed_texts(other, get_embedder("use-multilingual"), cache=EmbeddingCache(tmp_path / "b"), batch_size=7)
+    prefilled = run("b")
+    assert cold.run["counts"]["themes"] > 3
+    assert _theme_outcome(warm) == _theme_outcome(cold)
+    assert _theme_outcome(prefilled) == _theme_outcome(cold)
+
+
+def test_batch_date_dates_the_undated_records(fake_embedder):
+    from tests.test_engine import FakeScorer
+
+    df = voc.load_feedback(pd.DataFrame({"text": ["late parcel", "great app", "slow support"],
+                                         "date": ["2026-11-10", None, ""]}))
+    out = analyze(df, config=Config(cache_dir="", batch_date="2026-11-16"), embedder=fake_embedder,
+                  scorer=FakeScorer())
+    assert out.records[C.DATE].astype(str).tolist() == ["2026-11-10", "2026-11-16", "2026-11-16"]
+    undated = voc.load_feedback(pd.DataFrame({"text": ["late parcel", "great app", "slow support"]}))
+    out = analyze(undated, config=Config(cache_dir="", batch_date="2026-11-16"), embedder=fake_embedder,
+                  scorer=FakeScorer())
+    assert out.records[C.DATE].astype(str).tolist() == ["2026-11-16"] * 3
+    assert out.run["date_range"] == ["2026-11-16 00:00:00", "2026-11-16 00:00:00"]
+
+
+@pytest.mark.parametrize("column,values,config,expected", [
+    ("Rating", {"nps": [1, 2, 3, 4, 5] * 4}, {},
+     "NPS column 'Rating': all 20 answers lie within 1-5, the lower half of the NPS scale 0-10. "
+     "Is it a 1-5 rating? Map it as CSAT (--csat-col Rating --csat-scale 1 5) or map the NPS column "
+     "with --nps-col."),
+    ("sat", {"csat": [1, 2, 3, 4, 5] * 4}, {"csat_scale": (1, 10)},
+     "CSAT column 'sat': all 20 answers lie within 1-5, the lower half of the CSAT scale 1-10. "
+     "Set the scale with --csat-scale LOW HIGH, or map another column with --csat-col."),
+    ("effort", {"ces": [1, 2, 3, 4] * 5}, {"ces_scale": (1, 7), "ces_direction": "higher_is_easier"},
+     "CES column 'effort': all 20 answers lie within 1-4, the lower half of the CES scale 1-7. "
+     "Set the scale with --ces-scale LOW HIGH, or map another column with --ces-col."),
+])
+def test_a_column_that_does_not_fit_its_metric_is_warned_about(fake_embedder, column, values, config,
+                                                                expected):
+    from tests.test_engine import FakeScorer
+
+    metric, answers = next(iter(values.items()))
+    raw = pd.DataFrame({"text": [f"comment number {i}" for i in range(len(answers))], column: answers})
+    cfg = Config(cache_dir="", **config)
+    df = voc.load_feedback(raw, **{f"{metric}_col": column}, csat_scale=cfg.csat_scale,
+                           ces_scale=cfg.ces_scale)
+    out = analyze(df, config=cfg, embedder=fake_embedder, scorer=FakeScorer())
+    assert expected in out.run["warnings"]
+    fits = raw.assign(**{column: [min(v * 2, 10 if metric == "nps" else cfg.csat_scale[1] if metric == "csat"
+                                      else cfg.ces_scale[1]) for v in answers]})
+    df = voc.load_feedback(fits, **{f"{metric}_col": column}, csat_scale=cfg.csat_scale,
+                           ces_scale=cfg.ces_scale)
+    out = analyze(df, config=cfg, embedder=fake_embedder, scorer=FakeScorer())
+    assert not any(column in w for w in out.run["warnings"])

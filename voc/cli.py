@@ -24,12 +24,23 @@ class VocGroup(click.Group):
     """A click group that turns any VocError into a one-line error, exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
+        import logging
+
+        # the library's warnings (a column that does not fit its scale, ...) go to stderr
+        # as they happen, before the long stages
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("Warning: %(message)s"))
+        logger = logging.getLogger("voc")
+        logger.addHandler(handler)
         try:
             return super().invoke(ctx)
         except VocError as e:
             message = " ".join(str(e).split("\n"))
             click.echo(f"Error: {message}", err=True)
             ctx.exit(2)
+        finally:
+            logger.removeHandler(handler)
 
 
 def input_options(func: Callable) -> Callable:
@@ -122,6 +133,9 @@ def analysis_options(func: Callable) -> Callable:
                      help="Lowest CSAT answer counted as satisfied (default: top two boxes)."),
         click.option("--min-n", type=int, metavar="N",
                      help="Respondents below which a metric is flagged unreliable (default: 30)."),
+        click.option("--batch-date", metavar="YYYY-MM-DD",
+                     help="Date of this batch, given to every record without a date (e.g. a weekly "
+                          "dump with no date column)."),
         click.option("--redact", is_flag=True, default=None,
                      help="Replace e-mails, phones, card numbers and token URLs by placeholders "
                           "before anything is embedded, stored or reported."),
@@ -149,6 +163,7 @@ def build_config(options: dict[str, Any]) -> Any:
         "csat_threshold": options.pop("csat_threshold", None),
         "min_n": options.pop("min_n", None),
         "redact": options.pop("redact", None),
+        "batch_date": options.pop("batch_date", None),
         "ces_scale": tuple(options.pop("ces_scale", None) or ()) or None,
         "csat_scale": tuple(options.pop("csat_scale", None) or ()) or None,
     }
@@ -177,17 +192,20 @@ def build_config(options: dict[str, Any]) -> Any:
 @click.option("--chunk-size", type=int, default=50_000, show_default=True,
               help="Records per chunk with --engine.")
 @click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
-@click.option("--quiet", is_flag=True, help="No progress bars or tables.")
+@click.option("--quiet", is_flag=True, help="No progress lines or tables (progress shows only when stderr "
+                                           "is a terminal, or with VOC_PROGRESS=1).")
 @input_options
 @analysis_options
 def run(input: str, out_dir: str | None, store: str | None, report_dir: str | None,
         model_path: str | None, save_model: str | None, engine: str | None, scheduler: str | None,
         chunk_size: int, top: int, quiet: bool, **options: Any) -> None:
     """Find themes, sentiment and pain points in INPUT; write the tables to --out."""
+    from . import progress as P
     from .errors import ConfigError
     from .pipeline import run_file, run_store
 
     config = build_config(options)
+    progress = P.wanted(quiet)
     if scheduler and engine != "dask":
         raise ConfigError("--scheduler goes with --engine dask.")
     if engine and store:
@@ -200,16 +218,16 @@ def run(input: str, out_dir: str | None, store: str | None, report_dir: str | No
 
             analysis = run_streaming(input, out_dir, config=config, chunk_size=chunk_size, engine=engine,
                                      scheduler=scheduler, model_path=model_path, save_model=save_model,
-                                     progress=not quiet, **load_kwargs(options, scales=False))
+                                     progress=progress, **load_kwargs(options, scales=False))
         else:
             analysis = run_file(input, out_dir, config=config, model_path=model_path,
-                                save_model=save_model, progress=not quiet,
+                                save_model=save_model, progress=progress,
                                 **load_kwargs(options, scales=False))
     else:
         if model_path or save_model:
             raise ConfigError("--model and --save-model do not go with --store: the store keeps its own model.")
         analysis = run_store(input, store, config=config, out_dir=out_dir, report_dir=report_dir,
-                             progress=not quiet, **load_kwargs(options, scales=False))
+                             progress=progress, **load_kwargs(options, scales=False))
         if analysis is None:
             click.echo(f"No new records: the store '{store}' already holds every record of {input}.")
             return
@@ -236,30 +254,73 @@ def report(store: str, week: str | None, out_dir: str) -> None:
 @click.option("--out", "out_dir", default="voc-demo", show_default=True, type=click.Path(file_okay=False),
               help="Output folder.")
 @click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")
-def demo(out_dir: str, top: int) -> None:
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def demo(out_dir: str, top: int, quiet: bool) -> None:
     """Run the shipped bilingual sample as weekly runs; print the top pain points."""
+    from . import progress as P
     from .pipeline import run_demo
 
-    analysis, steps = run_demo(out_dir, progress=True)
+    analysis, steps = run_demo(out_dir, progress=P.wanted(quiet))
     for step in steps:
-        emerging = ", ".join(str(t) for t in step["emerging_themes"]) or "none"
         click.echo(f"weeks {step['weeks']:>4}: dump {step['dump_records']:>4} records, "
-                   f"{step['new_records']:>4} new, emerging themes: {emerging}")
+                   f"{step['new_records']:>4} new, emerging themes: {emerging_text(step['emerging_themes'])}")
     click.echo(summary_text(analysis, out_dir, top=top))
     click.echo(f"Wrote {out_dir}/report.html and {out_dir}/report.md (open the HTML in a browser).")
 
 
-def _impact_text(row: dict) -> str:
-    """"NPS complaint impact -5.3 [-6.1, -4.2]" for the row's ranking metric (see voc.rank)."""
-    m = row.get("rank_metric")
-    if not isinstance(m, str):
-        return "no survey score"
-    impact = row.get(f"complaint_{m}_impact", float("nan"))
-    if impact != impact:
-        return f"{m.upper()} complaint impact n/a"
-    lo, hi = row.get(f"complaint_{m}_impact_ci_low"), row.get(f"complaint_{m}_impact_ci_high")
-    f = "{:+.2f}" if m == "ces" else "{:+.1f}"
-    return f"{m.upper()} complaint impact {f.format(impact)} [{f.format(lo)}, {f.format(hi)}]"
+IMPACT_METRICS = (("nps", "NPS", "+.1f"), ("csat", "CSAT", "+.1f"), ("ces", "CES", "+.2f"))
+"""Survey metrics whose impact columns the console prints (when the table has them)."""
+LABEL_WIDTH = 48
+
+
+def display_width(text: str) -> int:
+    """Terminal columns ``text`` takes: 2 per wide (CJK) character, 0 per combining mark."""
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
+def fit_width(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` terminal columns (ending in '…' if cut), padded to ``width``."""
+    if display_width(text) > width:
+        out, used = "", 0
+        for ch in text:
+            w = display_width(ch)
+            if used + w > width - 1:
+                break
+            out, used = out + ch, used + w
+        text = out + "…"
+    return text + " " * (width - display_width(text))
+
+
+def emerging_text(ids: list[int]) -> str:
+    """``"none"``, or how many emerging themes and their ids: ``"2 (ids 87, 88)"``."""
+    if not ids:
+        return "none"
+    return f"{len(ids)} ({'id' if len(ids) == 1 else 'ids'} {', '.join(str(int(t)) for t in ids)})"
+
+
+def _impact_text(row: dict, metrics: list[tuple[str, str, str]], *, min_n: int) -> str:
+    """The complaint impact (what ranks, see voc.rank) of each present metric, with its interval.
+
+    Flagged unreliable under ``min_n`` respondents. Tables from before
+    complaint impact (no ``complaint_*`` columns) show the whole-theme impact.
+    """
+    parts = []
+    for m, name, fmt in metrics:
+        p = "complaint_" if f"complaint_{m}_impact" in row else ""
+        value = row.get(f"{p}{m}_impact", float("nan"))
+        if value != value:
+            parts.append(f"{name} n/a")
+            continue
+        lo, hi = row[f"{p}{m}_impact_ci_low"], row[f"{p}{m}_impact_ci_high"]
+        part = f"{name} {value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
+        n = row.get(f"{p}{m}_with_n")
+        if n is not None and n == n and n < min_n:
+            part += f" (n={int(n)}, unreliable)"
+        parts.append(part)
+    return "  ".join(parts)
 
 
 def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
@@ -271,19 +332,32 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
         f"({counts['unassigned_mentions']} mentions unassigned)" + (f" in {seconds:.1f}s" if seconds else ""),
         f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv topics.csv touchpoints.csv pain_points.csv run.json",
     ]
-    lines += analysis.run.get("warnings", [])
-    from .rank import theme_rows
+    if "emerging_themes" in analysis.run:
+        lines.append(f"Emerging themes: {emerging_text(analysis.run['emerging_themes'])}")
+    from .rank import rank_metric_used, theme_rows
 
     pp = theme_rows(analysis.pain_points)
     if pp.empty:
         return "\n".join(lines + ["No pain points found."])
+    ranked_by = rank_metric_used(pp)
+    metrics = sorted((spec for spec in IMPACT_METRICS
+                      if f"{spec[0]}_impact" in pp.columns and pp[f"{spec[0]}_impact"].notna().any()),
+                     key=lambda spec: spec[0] != ranked_by)
+    min_n = analysis.run.get("config", {}).get("min_n", 30)
     lines.append("")
-    lines.append(f"Top {top} pain points per touchpoint (complaint impact of the ranking metric, 95% CI):")
+    if metrics:
+        rank_note = f"ranked by {ranked_by.upper()}; " if ranked_by else ""
+        lines.append(f"Top {top} pain points per touchpoint (complaint impact on "
+                     f"{', '.join(name for _, name, _ in metrics)}, 95% CI; {rank_note}unreliable = fewer "
+                     f"than {min_n} respondents):")
+    else:
+        lines.append(f"Top {top} pain points per touchpoint (no NPS, CSAT or CES scores: ranked by "
+                     "volume x negativity):")
     for touchpoint, group in pp.groupby("touchpoint", sort=False):
         lines.append(f"  {touchpoint}")
         for row in group.sort_values("rank").head(top).itertuples():
-            lines.append(
-                f"    {int(row.rank)}. {row.label[:48]:<48} {int(row.records):>4} records  "
-                f"{100 * row.negative_share:3.0f}% negative  {_impact_text(row._asdict())}"
-            )
+            line = (f"    {int(row.rank)}. {fit_width(str(row.label), LABEL_WIDTH)} {int(row.records):>4} records  "
+                    f"{100 * row.negative_share:3.0f}% negative")
+            impact = _impact_text(row._asdict(), metrics, min_n=min_n)
+            lines.append(f"{line}  {impact}" if impact else line)
     return "\n".join(lines)

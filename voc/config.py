@@ -78,6 +78,11 @@ class Config:
     redact_patterns : dict or None
         Extra ``{name: regex}`` patterns to redact (implies nothing unless
         ``redact`` is on).
+    batch_date : str or None
+        ``YYYY-MM-DD``: the date of this batch, given to every record without
+        a date (no date column, or an empty cell), so that an undated dump
+        still lands in a week of the run store and its report. ``None``
+        leaves undated records undated.
     """
 
     unit: str = "sentence"
@@ -99,6 +104,7 @@ class Config:
     edits: str | None = None
     redact: bool = False
     redact_patterns: dict[str, str] | None = None
+    batch_date: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -126,6 +132,17 @@ class Config:
                     f"Config '{name}' must be two integers (low, high) with low < high. Got {lo_hi!r}."
                 )
             object.__setattr__(self, name, lo_hi)
+        if self.batch_date is not None:
+            import datetime as _dt
+
+            try:
+                _dt.date.fromisoformat(str(self.batch_date))
+                if len(str(self.batch_date)) != 10:
+                    raise ValueError
+            except ValueError:
+                raise ConfigError(f"Config 'batch_date' must be a date YYYY-MM-DD, e.g. 2026-11-16. "
+                                  f"Got {self.batch_date!r}.") from None
+            object.__setattr__(self, "batch_date", str(self.batch_date))
         if self.csat_threshold is not None and not (
             self.csat_scale[0] < self.csat_threshold <= self.csat_scale[1]
         ):

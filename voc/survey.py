@@ -340,3 +340,44 @@ def _fmt(v: Any) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return repr(v) if isinstance(v, str) else str(v)
+
+
+SCALE_CHECK_MIN_N = 10
+"""Answers a column needs before :func:`scale_warnings` judges its range."""
+
+
+def scale_warnings(records: Any, *, config: Any, mapping: dict | None = None) -> list[str]:
+    """Warnings for survey columns whose answers do not fit their metric's scale.
+
+    Answers outside the scale are load errors (:func:`voc.load_feedback`);
+    this catches the silent case: a column with at least
+    :data:`SCALE_CHECK_MIN_N` answers that all lie in the lower half of the
+    scale (at most its midpoint), e.g. a 1-5 star rating mapped as NPS
+    (0-10), which then reads as NPS -100. ``mapping`` (voc column -> input
+    column, ``attrs["voc_mapping"]``) names the input column.
+    """
+    mapping = mapping or {}
+    scales = {"nps": ("NPS", (0, 10), "--nps-col"),
+              "csat": ("CSAT", tuple(config.csat_scale), "--csat-scale LOW HIGH"),
+              "ces": ("CES", tuple(config.ces_scale), "--ces-scale LOW HIGH")}
+    out = []
+    for col, (name, (lo, hi), fix) in scales.items():
+        if col not in records.columns:
+            continue
+        values = pd.to_numeric(records[col], errors="coerce").dropna()
+        if len(values) < SCALE_CHECK_MIN_N or values.max() > (lo + hi) / 2:
+            continue
+        vmin, vmax = _fmt(values.min()), _fmt(values.max())
+        source = mapping.get(col, col)
+        if col == "nps":
+            hint = (f"Is it a {vmin}-{vmax} rating? Map it as CSAT (--csat-col {source} --csat-scale "
+                    f"{vmin} {vmax}) or map the NPS column with --nps-col.")
+        else:
+            hint = f"Set the scale with {fix}, or map another column with --{col}-col."
+        out.append(f"{name} column '{source}': all {len(values)} answers lie within {vmin}-{vmax}, "
+                   f"the lower half of the {name} scale {lo}-{hi}. {hint}")
+    return out
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
