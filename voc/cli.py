@@ -8,6 +8,7 @@ becomes ``Error: <message>`` on stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import click
@@ -20,6 +21,25 @@ INPUT_OPTION_NAMES = ("text_col", "id_col", "date_col", "touchpoint_col", "chann
 """Keyword arguments of :func:`voc.io.load_feedback` set by :func:`input_options`."""
 
 
+_FLAGS = {name: "--" + name.replace("_", "-") for name in INPUT_OPTION_NAMES + ("ces_scale", "csat_scale")}
+_FLAGS["rejects_path"] = "--rejects"
+_KWARG = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(?:'([^'\s]*)'|\((\w+), (\w+)\))?")
+
+
+def as_flags(message: str) -> str:
+    """A library message with its keyword arguments spelled as this CLI's flags.
+
+    The library names what a Python caller passes (``text_col=``,
+    ``on_error='skip'``, ``ces_scale=(LOW, HIGH)``); the command line shows
+    ``--text-col``, ``--on-error skip``, ``--ces-scale LOW HIGH``.
+    """
+    def flag(m: re.Match) -> str:
+        values = [v for v in m.groups()[1:] if v]
+        return " ".join([_FLAGS[m[1]], *values])
+
+    return _KWARG.sub(flag, message)
+
+
 class VocGroup(click.Group):
     """A click group that turns any VocError into a one-line error, exit code 2."""
 
@@ -27,7 +47,7 @@ class VocGroup(click.Group):
         try:
             return super().invoke(ctx)
         except VocError as e:
-            message = " ".join(str(e).split("\n"))
+            message = as_flags(" ".join(str(e).split("\n")))
             click.echo(f"Error: {message}", err=True)
             ctx.exit(2)
 
@@ -258,6 +278,9 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
         f"({counts['unassigned_mentions']} mentions unassigned)" + (f" in {seconds:.1f}s" if seconds else ""),
         f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv touchpoints.csv pain_points.csv run.json",
     ]
+    mapping = analysis.run.get("mapping", {})
+    lines += [f"Mapped {vocab} <- {mapping.get(vocab, '?')} ({note})"
+              for vocab, note in analysis.run.get("mapping_guesses", {}).items()]
     lines += analysis.run.get("warnings", [])
     pp = analysis.pain_points
     if pp.empty:

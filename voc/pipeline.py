@@ -301,6 +301,7 @@ def analyze(
         "embedder": embedder.name,
         "sentiment_scorer": getattr(scorer, "name", type(scorer).__name__),
         "mapping": df.attrs.get("voc_mapping", {}),
+        "mapping_guesses": df.attrs.get("voc_mapping_notes", {}),
         "input_sha256": frame_checksum(df),
         "counts": {
             "records": int(len(records)),
