@@ -36,6 +36,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MAX_QUOTE = 180
 
 KPI_NAMES = {"nps": "NPS", "ces": "CES", "csat": "CSAT", "volume": "Volume", "sentiment": "Sentiment"}
+HEATMAP_BY = ("pain", "volume")
+_DELTA_DIGITS = {"volume": 0, "nps": 1, "csat": 1}  # decimals shown; 2 for the others
 
 
 # --------------------------------------------------------------------- content
@@ -52,6 +54,8 @@ def report_content(
     top: int = 3,
     top_trends: int = 5,
     n_quotes: int = 3,
+    heatmap_top: int = 15,
+    heatmap_by: str = "pain",
     title: str = "Voice of the customer: weekly report",
 ) -> dict[str, Any]:
     """Everything the report shows, as plain values and DataFrames.
@@ -78,7 +82,17 @@ def report_content(
         Themes (by volume this week) drawn as trend lines.
     n_quotes : int
         Quotes per item (2-3 reads well).
+    heatmap_top : int
+        Themes shown as heatmap rows; the rest of the week's themes are
+        folded into one "other themes (k)" row.
+    heatmap_by : {"pain", "volume"}
+        Which themes get the rows: most negative records this week ("pain",
+        ties by records), or most records ("volume").
     """
+    if heatmap_by not in HEATMAP_BY:
+        raise ConfigError(f"heatmap_by must be one of {', '.join(HEATMAP_BY)}. Got {heatmap_by!r}.")
+    if not isinstance(heatmap_top, int) or heatmap_top < 1:
+        raise ConfigError(f"heatmap_top must be a positive integer. Got {heatmap_top!r}.")
     run = run or {}
     cfg = run.get("config") or {}
     csat_scale = tuple(cfg.get("csat_scale") or (1, 5))
@@ -143,6 +157,8 @@ def report_content(
         "ces_configured": bool(cfg.get("ces_configured", True)),
         "pain_sections": pains,
         "heatmap": heat,
+        "heatmap_themes": _heatmap_themes(heat, top=heatmap_top, by=heatmap_by),
+        "heatmap_by": heatmap_by,
         "trend_lines": lines,
         "labels": labels,
         "spikes": spikes,
@@ -219,6 +235,22 @@ def _heatmap(records: pd.DataFrame, mentions: pd.DataFrame, labels: dict[int, st
     return out[cols]
 
 
+def _heatmap_themes(heat: pd.DataFrame, *, top: int, by: str) -> pd.DataFrame:
+    """The week's themes in heatmap order: theme, label, records, negative, shown.
+
+    ``negative`` is the number of negative records (records x negative share,
+    summed over touchpoints); the first ``top`` by ``by`` are ``shown``.
+    """
+    if heat.empty:
+        return pd.DataFrame(columns=[C.THEME, "label", "records", "negative", "shown"])
+    h = heat.assign(negative=heat["records"] * heat["negative_share"].fillna(0))
+    t = h.groupby([C.THEME, "label"], as_index=False)[["records", "negative"]].sum()
+    keys = ["negative", "records"] if by == "pain" else ["records", "negative"]
+    t = t.sort_values(keys + [C.THEME], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    t["shown"] = t.index < top
+    return t
+
+
 # ---------------------------------------------------------------- formatting
 def _isnum(v: Any) -> bool:
     try:
@@ -231,6 +263,8 @@ def _fmt_kpi(metric: str, v: Any, *, delta: bool = False) -> str:
     if not _isnum(v):
         return "–"
     v = float(v)
+    if delta and round(v, _DELTA_DIGITS.get(metric, 2)) == 0:
+        v = 0.0  # no "-0.00" or "+0.00": unchanged at the shown precision
     sign = "+" if delta and v > 0 else ""
     if metric == "volume":
         return f"{sign}{v:,.0f}"
@@ -272,7 +306,7 @@ def _impact_svg(value: Any, lo: Any, hi: Any, domain: tuple[float, float], *, wi
              f'<line x1="{x(0):.1f}" y1="2" x2="{x(0):.1f}" y2="{height - 2}" class="zero"/>']
     if _isnum(value):
         x0, x1 = sorted((x(0), x(value)))
-        cls = "neg" if float(value) < 0 else "pos"
+        cls = "neg" if round(float(value), 1) < 0 else "pos" if round(float(value), 1) > 0 else "nil"
         parts.append(f'<rect x="{x0:.1f}" y="6" width="{max(x1 - x0, 1):.1f}" height="10" class="{cls}"/>')
     if _isnum(lo) and _isnum(hi):
         l_, h_ = x(lo), x(hi)
@@ -339,19 +373,48 @@ th{font-size:.82em;color:var(--muted);font-weight:600}td.num,th.num{text-align:r
 svg .zero{stroke:#888;stroke-width:1}svg .neg{fill:var(--bad);opacity:.8}svg .pos{fill:var(--good);opacity:.8}
 svg .ci{stroke:#222;stroke-width:1.4}svg .axis{stroke:#aaa;stroke-width:1}svg .trend{fill:none;stroke:var(--accent);stroke-width:2}
 svg .dot{fill:var(--accent)}svg .tick{font-size:10px;fill:var(--muted)}svg .val{font-size:11px;fill:var(--ink);font-weight:600}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:12px}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 12px;break-inside:avoid}
 .card h3{margin:0 0 4px}.meta{color:var(--muted);font-size:.85em}
-table.pains{table-layout:fixed}table.pains col.c-rank{width:34px}table.pains col.c-num{width:84px}
-table.pains col.c-imp{width:150px}table.pains col.c-bar{width:276px}table.pains col.c-q{width:60px}
-.heat td.cell{text-align:center;font-size:.85em;min-width:64px}.heat th.theme{max-width:160px}
+.scroll{overflow-x:auto;max-width:100%}
+/* pain tables: columns #, theme, records, negative, impact [CI], bar, q; the theme (with its quotes)
+   keeps a readable width, the numbers never wrap, and what does not fit scrolls sideways */
+table.pains{table-layout:fixed;min-width:calc(688px + 16em)}
+table.pains col.c-rank{width:34px}table.pains col.c-num{width:84px}table.pains col.c-imp{width:150px}
+table.pains col.c-bar{width:276px}table.pains col.c-q{width:60px}
+table.pains td:nth-child(2){overflow-wrap:anywhere}
+.heat td.cell{text-align:center;font-size:.85em;min-width:64px;white-space:nowrap}
+.heat th.theme{min-width:11em;max-width:22em;overflow-wrap:anywhere}.heat tr.other th,.heat tr.other td{font-style:italic;border-top:2px solid var(--line)}
+details.more{color:var(--muted);font-size:.85em;margin:4px 0 0}details.more summary{cursor:pointer}
+svg .nil{fill:var(--muted);opacity:.6}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:.78em;background:#eef2f8;color:var(--accent);margin-left:6px}
 .badge.spike{background:#fdecea;color:var(--bad)}.badge.new{background:#e9f7ef;color:var(--good)}
 .methods{color:#333;font-size:.9em}.methods code{font-size:.95em}
 .empty{color:var(--muted);font-style:italic}
-@media print{body{max-width:none;padding:0;font-size:11pt}h2{break-after:avoid}
-section,.card,tr{break-inside:avoid}a{color:inherit;text-decoration:none}
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+@media (max-width:1000px){body{padding:16px}
+table.pains{min-width:calc(388px + 14em)}table.pains col.c-bar{width:0}
+table.pains th:nth-child(6),table.pains td:nth-child(6){padding:0;font-size:0;border-left:0;border-right:0}
+table.pains td:nth-child(6) svg{display:none}table.pains col.c-num{width:72px}}
+@media (max-width:600px){body{padding:10px;font-size:14px}
+table.pains,table.pains tbody,table.pains tr,table.pains td{display:block;width:auto;min-width:0}
+table.pains td:nth-child(6){display:none}table.pains td:nth-child(n+3){display:inline-block;margin-right:12px}
+table.pains colgroup,table.pains thead{display:none}table.pains tr{border-bottom:1px solid var(--line);padding:6px 0}
+table.pains td{border:0;padding:1px 4px;text-align:left;min-width:0}
+table.pains td:nth-child(1)::before{content:"# "}table.pains td:nth-child(3)::before{content:"Records "}
+table.pains td:nth-child(4)::before{content:"Negative "}table.pains td:nth-child(5)::before{content:"Impact [CI] "}
+table.pains td:nth-child(7)::before{content:"q "}table.pains td::before{color:var(--muted);font-size:.85em}}
+@page{margin:12mm}
+@media print{body{max-width:none;padding:0;font-size:10pt;line-height:1.35}
+h2{break-after:avoid;margin-top:16px}h3{break-after:avoid}.card,.kpi,tr{break-inside:avoid}
+thead{display:table-header-group}.scroll{overflow:visible}
+details.more{display:none}table.pains{min-width:0}table.pains col.c-bar{width:0}
+table.pains th:nth-child(6),table.pains td:nth-child(6){padding:0;font-size:0}table.pains td:nth-child(6) svg{display:none}
+table.pains col.c-num{width:64px}table.pains col.c-imp{width:140px}table.pains col.c-q{width:48px}
+.quotes{font-size:.88em}table.pains .quotes li:nth-child(n+3){display:none}
+table.pains .quotes li{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
+table.pains col.c-rank{width:26px}.heat{font-size:8.5pt}.heat th.theme{min-width:9em}.heat td.cell{min-width:0;padding:3px 4px}
+.cards{grid-template-columns:repeat(2,1fr)}
+a{color:inherit;text-decoration:none}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
@@ -410,7 +473,10 @@ def _html_kpis(c: dict) -> str:
         m = row["metric"]
         d = row["delta"]
         good = _good_direction(m, c["ces_direction"])
-        if not _isnum(d) or d == 0 or good == 0:
+        if _isnum(d) and round(float(d), _DELTA_DIGITS.get(m, 2)) == 0:
+            d = 0.0  # no change at the shown precision: a neutral marker, never a coloured arrow
+            cls, arrow = "flat", "="
+        elif not _isnum(d) or good == 0:
             cls, arrow = "flat", ("▲" if _isnum(d) and d > 0 else "▼" if _isnum(d) and d < 0 else "")
         else:
             cls = "up-good" if (d > 0) == (good > 0) else "up-bad"
@@ -447,7 +513,7 @@ def _html_pains(c: dict) -> str:
                f'theme\'s records); whiskers: confidence interval. Axis {domain[0]:.0f} to {domain[1]:.0f}.</p>')
     for name, g in c["pain_sections"]:
         title = "All touchpoints" if name == C.ALL_TOUCHPOINTS else name
-        out.append(f'<h3 lang="{_lang(title)}">{_e(title)}</h3><table class="pains">'
+        out.append(f'<h3 lang="{_lang(title)}">{_e(title)}</h3><div class="scroll"><table class="pains">'
                    '<colgroup><col class="c-rank"><col><col class="c-num"><col class="c-num"><col class="c-imp">'
                    '<col class="c-bar"><col class="c-q"></colgroup><thead><tr>'
                    '<th class="num">#</th><th>Theme</th><th class="num">Records</th><th class="num">Negative</th>'
@@ -465,7 +531,7 @@ def _html_pains(c: dict) -> str:
                 f"<td>{_impact_svg(r.get('nps_impact'), r.get('nps_impact_ci_low'), r.get('nps_impact_ci_high'), domain)}</td>"
                 f"<td class=\"num\">{_num(r.get('nps_impact_q'), '{:.3f}')}</td></tr>"
             )
-        out.append("</tbody></table>")
+        out.append("</tbody></table></div>")
     out.append("</section>")
     return "".join(out)
 
@@ -476,28 +542,45 @@ def _html_heatmap(c: dict) -> str:
     if h.empty:
         out.append('<p class="empty">No themed mentions this week.</p></section>')
         return "".join(out)
+    themes = c["heatmap_themes"]
+    shown, rest = themes[themes["shown"]], themes[~themes["shown"]]
+    order = "negative records" if c.get("heatmap_by", "pain") == "pain" else "records"
     out.append('<p class="sub">Cell: records mentioning the theme (negative share); darker = more negative '
-               'records.</p>')
-    themes = h.groupby([C.THEME, "label"])["records"].sum().sort_values(ascending=False).reset_index()
+               f'records. The {len(shown)} themes with the most {order} this week'
+               + (f'; the other {len(rest)} are summed in the last row.' if len(rest) else '.') + '</p>')
     tps = sorted(h[C.TOUCHPOINT].astype(str).unique())
     neg = (h["records"] * h["negative_share"].fillna(0))
     top = max(float(neg.max()), 1.0)
-    cell = {(str(r[C.TOUCHPOINT]), int(r[C.THEME])): r for _, r in h.iterrows()}
-    out.append('<table class="heat"><thead><tr><th>Theme</th>'
+    cell = {(str(r[C.TOUCHPOINT]), int(r[C.THEME])): (r["records"], r["negative_share"]) for _, r in h.iterrows()}
+    if len(rest):
+        other = h[h[C.THEME].isin(rest[C.THEME])]
+        for tp, g in other.groupby(other[C.TOUCHPOINT].astype(str)):
+            n = float(g["records"].sum())
+            cell[(tp, None)] = (n, float((g["records"] * g["negative_share"].fillna(0)).sum()) / n if n else np.nan)
+    out.append('<div class="scroll"><table class="heat"><thead><tr><th class="theme">Theme</th>'
                + "".join(f'<th class="num" lang="{_lang(t)}">{_e(t)}</th>' for t in tps) + "</tr></thead><tbody>")
-    for _, t in themes.iterrows():
-        row = [f'<th class="theme" lang="{_lang(t["label"])}">{_e(t["label"])}</th>']
+    rows = [(int(t), str(lab), "") for t, lab in zip(shown[C.THEME], shown["label"])]
+    if len(rest):
+        rows.append((None, f"other themes ({len(rest)})", ' class="other"'))
+    for theme, label, cls in rows:
+        row = [f'<th class="theme" lang="{_lang(label)}">{_e(label)}</th>']
         for tp in tps:
-            r = cell.get((tp, int(t[C.THEME])))
-            if r is None:
+            value = cell.get((tp, theme))
+            if value is None:
                 row.append('<td class="cell"></td>')
                 continue
-            alpha = 0.08 + 0.8 * float(r["records"] * (r["negative_share"] or 0)) / top
+            n, share = value
+            alpha = 0.08 + 0.8 * min(float(n * (share if _isnum(share) else 0)) / top, 1.0)
             ink = "#fff" if alpha > 0.55 else "#1d2330"
             row.append(f'<td class="cell" style="background:rgba(192,57,43,{alpha:.2f});color:{ink}">'
-                       f'{int(r["records"])} ({_pct(r["negative_share"])})</td>')
-        out.append("<tr>" + "".join(row) + "</tr>")
-    out.append("</tbody></table></section>")
+                       f'{int(n)} ({_pct(share)})</td>')
+        out.append(f"<tr{cls}>" + "".join(row) + "</tr>")
+    out.append("</tbody></table></div>")
+    if len(rest):
+        names = ", ".join(f'<span lang="{_lang(lab)}">{_e(lab)}</span> ({int(n)})'
+                          for lab, n in zip(rest["label"], rest["records"]))
+        out.append(f'<details class="more"><summary>The other {len(rest)} themes</summary><p>{names}</p></details>')
+    out.append("</section>")
     return "".join(out)
 
 
