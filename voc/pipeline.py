@@ -730,7 +730,7 @@ def run_weekly(
 
     >>> import voc
     >>> voc.run_weekly("week47.csv", store="voc.duckdb", report_dir="reports/")  # doctest: +SKIP
-    Analysis(records=2,013, mentions=3,380, themes=41, touchpoints=5, ...)
+    Analysis(records=..., mentions=..., themes=..., touchpoints=..., pain_points=..., run_id='run-...', dates=...)
     """
     return run_store(source, store, config=config, out_dir=out_dir, report_dir=report_dir,
                      progress=progress, **load_options)
