@@ -47,8 +47,8 @@ def test_validate_sample_prints_summary(run):
     ("text,nps\na,11\n", [], "NPS must be an integer 0..10 in column 'nps': 1 row (line 2), e.g. '11'. Fix the "
                              "values, map another column with --nps-col, or pass --on-error skip."),
     ("text,ces\na,6\n", ["--ces-scale", "1", "5"], "CES must be a number on the scale 1..5 in column 'ces': 1 row "
-                                                   "(line 2), e.g. '6'. Set the scale with --ces-scale LOW HIGH "
-                                                   "(ces_scale=), map another column with --ces-col, or pass "
+                                                   "(line 2), e.g. '6'. Set the scale with --ces-scale LOW HIGH, "
+                                                   "map another column with --ces-col, or pass "
                                                    "--on-error skip."),
     ("id,text\n", [], "File 'in.csv' has a header but no records. Add at least one record below the header."),
     ("", [], "File 'in.csv' is empty. Give a file with a header and at least one record."),
@@ -256,3 +256,24 @@ def test_library_warnings_reach_stderr(printed, monkeypatch, capsys):
     assert result.exit_code == 0, result.output
     assert "Warning: NPS column 'Rating': all 40 answers lie within 1-5\n" in result.stderr
     assert "Rating" not in result.stdout
+
+
+def test_errors_name_flags_and_run_prints_guessed_columns(run, tmp_path):
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from voc.cli import as_flags, summary_text
+
+    (tmp_path / "in.csv").write_text("ReviewText,Rating\ngood,5\n")
+    result = run("validate", "in.csv", "--text-col", "Body")
+    assert result.exit_code == 2 and result.stderr.endswith("Use --text-col.\n") and "text_col=" not in result.stderr
+    assert as_flags("Set the scale with csat_scale=(LOW, HIGH), or pass on_error='skip'. Pass encoding='cp932'.") \
+        == "Set the scale with --csat-scale LOW HIGH, or pass --on-error skip. Pass --encoding cp932."
+    result = run("validate", "in.csv")
+    assert "text <- ReviewText (guessed from header 'ReviewText'), csat <- Rating (guessed from header " \
+           "'Rating': values 5..5 fit the CSAT scale 1..5)" in result.output
+    analysis = SimpleNamespace(pain_points=pd.DataFrame(), run={
+        "counts": {"records": 1, "mentions": 1, "themes": 0, "unassigned_mentions": 1},
+        "mapping": {"text": "ReviewText"}, "mapping_guesses": {"text": "guessed from header 'ReviewText'"}})
+    assert "Mapped text <- ReviewText (guessed from header 'ReviewText')" in summary_text(analysis, "out", top=3)

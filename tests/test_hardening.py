@@ -269,7 +269,7 @@ def test_mixed_line_endings_between_records(tmp_path, fmt):
 def test_excel_unicode_text_utf16_says_which_encoding(tmp_path):
     path = tmp_path / "excel.tsv"
     path.write_bytes("text\tnps\r\nアプリが落ちる\t3\r\n".encode("utf-16"))
-    with pytest.raises(InputError, match="it looks like utf-16. Pass --encoding utf-16"):
+    with pytest.raises(InputError, match="it looks like utf-16. Pass encoding='utf-16'"):
         load_feedback(path)
     assert load_feedback(path, encoding="utf-16")[C.TEXT].tolist() == ["アプリが落ちる"]
 
@@ -289,9 +289,9 @@ def test_duplicate_parquet_columns_name_the_duplicate(tmp_path):
 
 def test_missing_columns_fail_clearly(tmp_path):
     path = _write(tmp_path / "no_text.csv", "csv", ["foo", "bar"], [["1", "2"]])
-    with pytest.raises(InputError, match=r"No text column found\. Available: foo, bar\. Use --text-col"):
+    with pytest.raises(InputError, match=r"No text column found\. Available: foo, bar\. Use text_col="):
         load_feedback(path)
-    with pytest.raises(InputError, match=r"Column 'body' not found\. Available: foo, bar\. Use --text-col"):
+    with pytest.raises(InputError, match=r"Column 'body' not found\. Available: foo, bar\. Use text_col="):
         load_feedback(path, text_col="body")
     short = tmp_path / "short.csv"
     short.write_text("text,nps\nfine,3\nmissing a field\n", encoding="utf-8")

@@ -116,6 +116,97 @@ def test_explicit_mapping_wins_and_is_case_insensitive():
     assert df["text_input"].tolist() == ["short"]  # a voc name passing through is renamed
 
 
+CLOTHING_CSV = (
+    "Clothing ID,Age,Title,Review Text,Rating,Recommended IND,Positive Feedback Count,Division Name,"
+    "Department Name,Class Name\n"
+    "767,33,,Absolutely wonderful - silky and comfortable,4,1,0,Initmates,Intimate,Intimates\n"
+    "1080,34,,Love this dress! it's sooo pretty.,5,1,4,General,Dresses,Dresses\n"
+    "1077,60,Some major design flaws,\"I had such high hopes, the arm holes were tight\",3,0,0,General,Dresses,Dresses\n"
+    "1049,50,My favorite buy!,\"I love, love, love this jumpsuit.\",5,1,0,General Petite,Bottoms,Pants\n"
+    "1080,47,Flattering shirt,This shirt is very flattering,1,0,6,General,Tops,Blouses\n"
+)
+
+
+def test_womens_clothing_headers_map_without_flags(tmp_path):
+    path = write_text(tmp_path, "clothing.csv", CLOTHING_CSV)
+    df = load_feedback(path)
+    assert df.attrs["voc_mapping"] == {"text": "Review Text", "touchpoint": "Department Name", "csat": "Rating"}
+    assert df[C.CSAT].tolist() == [4, 5, 3, 5, 1] and df[C.TOUCHPOINT].tolist()[:2] == ["Intimate", "Dresses"]
+    assert df[C.VOC_ID].nunique() == 5                 # "Clothing ID" repeats: a product, not a record id
+    notes = df.attrs["voc_mapping_notes"]
+    assert set(notes) == {"touchpoint", "csat"}        # "Review Text" is a known name, not a guess
+    assert notes["csat"].startswith("guessed from header 'Rating': values 1..5 fit the CSAT scale 1..5")
+    summary = validate_feedback(path).summary()
+    assert "csat <- Rating (guessed from header 'Rating'" in summary
+    assert "touchpoint <- Department Name (guessed from header 'Department Name'" in summary
+
+
+@pytest.mark.parametrize("headers,expected", [
+    ({"ReviewText": "t", "DepartmentName": "Tops", "Rating": "4"},
+     {"text": "ReviewText", "touchpoint": "DepartmentName", "csat": "Rating"}),
+    ({"open-ended-response": "t", "date-of-review": "2026-01-02", "SurveyID": "s1", "TrafficSource": "web",
+      "NPSRating": "9", "effort_rating": "3", "Overall Satisfaction": "5"},
+     {"text": "open-ended-response", "voc_id": "SurveyID", "date": "date-of-review", "channel": "TrafficSource",
+      "nps": "NPSRating", "ces": "effort_rating", "csat": "Overall Satisfaction"}),
+    ({"CustomerComments": "t", "CreatedAt": "2026-01-02", "JourneyStep": "app", "Stars": "5"},
+     {"text": "CustomerComments", "date": "CreatedAt", "touchpoint": "JourneyStep", "csat": "Stars"}),
+    ({"Product Category": "shoes", "Free Text": "t", "Score": "2"},
+     {"text": "Free Text", "touchpoint": "Product Category", "csat": "Score"}),
+])
+def test_compound_headers_are_guessed_and_reported(headers, expected):
+    df = load_feedback(pd.DataFrame({k: [v] for k, v in headers.items()}))
+    assert df.attrs["voc_mapping"] == expected
+    for vocab, col in expected.items():
+        assert df.attrs["voc_mapping_notes"][vocab].startswith(f"guessed from header '{col}'")
+
+
+@pytest.mark.parametrize("headers,expected", [
+    ({"ID": ["a", "b"], "投稿日": ["2026-01-05", "2026-01-06"], "接点": ["アプリ", "店舗"], "チャネル": ["x", "y"],
+      "本文": ["遅い", "良い"], "推奨度": ["3", "9"], "評価": ["2", "5"]},
+     {"text": "本文", "voc_id": "ID", "date": "投稿日", "touchpoint": "接点", "channel": "チャネル",
+      "nps": "推奨度", "csat": "評価"}),
+    ({"回答ID": ["a", "b"], "日付": ["2026-01-05", "2026-01-06"], "タッチポイント": ["web", "app"],
+      "コメント": ["遅い", "良い"], "点数": ["1", "5"], "手間": ["3", "6"]},
+     {"text": "コメント", "voc_id": "回答ID", "date": "日付", "touchpoint": "タッチポイント", "ces": "手間",
+      "csat": "点数"}),
+    ({"問い合わせ内容": ["遅い", "良い"], "受付日時": ["2026-01-05", "2026-01-06"], "顧客満足度": ["4", "5"],
+      "カテゴリ": ["配送", "返品"]},
+     {"text": "問い合わせ内容", "date": "受付日時", "touchpoint": "カテゴリ", "csat": "顧客満足度"}),
+    ({"内容": ["遅い", "良い"], "ＩＤ": ["1", "2"]}, {"text": "内容", "voc_id": "ＩＤ"}),
+])
+def test_japanese_headers_are_recognised(headers, expected):
+    df = load_feedback(pd.DataFrame(headers))
+    assert df.attrs["voc_mapping"] == expected
+    assert df[C.TEXT].tolist() == headers[expected["text"]]
+
+
+def test_guesses_are_checked_against_values_and_never_beat_known_names():
+    rating_0_10 = pd.DataFrame({"Review": ["a", "b"], "Rating": ["0", "10"], "Category": ["x", "y"]})
+    df = load_feedback(rating_0_10)
+    assert df.attrs["voc_mapping"] == {"text": "Review", "touchpoint": "Category"}   # 0..10 is no CSAT
+    many = pd.DataFrame({"text": [f"t{i}" for i in range(60)], "Category": [f"c{i}" for i in range(60)]})
+    assert "touchpoint" not in load_feedback(many).attrs["voc_mapping"]           # 60 values: no journey
+    both = pd.DataFrame({"ReviewText": ["guess"], "comment": ["known"], "Date Created": ["2026-01-01"],
+                         "date": ["2026-01-02"], "Department": ["d"], "stage": ["s"]})
+    df = load_feedback(both)
+    assert df.attrs["voc_mapping"] == {"text": "comment", "date": "date", "touchpoint": "stage"}
+    assert df.attrs["voc_mapping_notes"] == {}
+    assert load_feedback(pd.DataFrame({"text": ["a"], "Rating": ["4"]}), csat_col=None,
+                         csat_scale=(1, 3)).attrs["voc_mapping"] == {"text": "text"}
+
+
+def test_python_api_errors_name_keyword_arguments(tmp_path):
+    raw = pd.DataFrame({"id": ["1"], "body": ["a"], "nps": ["11"]})
+    with pytest.raises(InputError, match=r"Use text_col=\.$"):
+        load_feedback(raw, text_col="nope")
+    with pytest.raises(InputError, match=r"No text column found\. Available: id, nps\. Use text_col= to name it"):
+        load_feedback(raw.drop(columns="body"))
+    with pytest.raises(InputError) as info:
+        load_feedback(raw)
+    assert "map another column with nps_col=, or pass on_error='skip'." in str(info.value)
+    assert "--" not in str(info.value)
+
+
 def test_content_hash_ids_are_stable_and_distinct(tmp_path):
     raw = pd.DataFrame({"text": ["same", "same", "other"], "nps": [5, 5, 5]})
     ids = load_feedback(raw)[C.VOC_ID].tolist()
@@ -140,27 +231,27 @@ def csv_error(tmp_path, text, **kw):
 
 def test_missing_named_column(tmp_path):
     msg = csv_error(tmp_path, "id,text,score\n1,a,5\n", nps_col="nps")
-    assert msg == "Column 'nps' not found. Available: id, text, score. Use --nps-col."
+    assert msg == "Column 'nps' not found. Available: id, text, score. Use nps_col=."
 
 
 def test_no_text_column(tmp_path):
     msg = csv_error(tmp_path, "id,score\n1,5\n")
-    assert msg == "No text column found. Available: id, score. Use --text-col to name it."
+    assert msg == "No text column found. Available: id, score. Use text_col= to name it."
 
 
 def test_nps_not_integer_0_to_10(tmp_path):
     rows = "".join(f"r{i},t,{v}\n" for i, v in enumerate(["5", "11", "x", "7.5", "-1", "3", "12", "99", "10"]))
     msg = csv_error(tmp_path, "id,text,nps\n" + rows)
     assert msg == ("NPS must be an integer 0..10 in column 'nps': 6 rows (lines 3, 4, 5, 6, 8, ...), e.g. '11'. "
-                   "Fix the values, map another column with --nps-col, or pass --on-error skip.")
+                   "Fix the values, map another column with nps_col=, or pass on_error='skip'.")
 
 
 @pytest.mark.parametrize("col,name,scale,option", [("ces", "CES", "1..7", "ces"), ("csat", "CSAT", "1..5", "csat")])
 def test_score_outside_scale(tmp_path, col, name, scale, option):
     msg = csv_error(tmp_path, f"text,{col}\na,3\nb,9\n")
     assert msg == (f"{name} must be a number on the scale {scale} in column '{col}': 1 row (line 3), e.g. '9'. "
-                   f"Set the scale with --{option}-scale LOW HIGH ({option}_scale=), map another column with "
-                   f"--{option}-col, or pass --on-error skip.")
+                   f"Set the scale with {option}_scale=(LOW, HIGH), map another column with "
+                   f"{option}_col=, or pass on_error='skip'.")
 
 
 def test_custom_scale_accepts_values(tmp_path):
@@ -171,13 +262,13 @@ def test_custom_scale_accepts_values(tmp_path):
 def test_unparseable_dates(tmp_path):
     msg = csv_error(tmp_path, "text,date\na,2026-09-07\nb,yesterday\nc,Sep 9 2026\n")
     assert msg == ("Unparseable dates in column 'date': 1 row (line 3), e.g. 'yesterday'. Use ISO dates like "
-                   "2026-09-07, map another column with --date-col, or pass --on-error skip.")
+                   "2026-09-07, map another column with date_col=, or pass on_error='skip'.")
 
 
 def test_duplicate_ids(tmp_path):
     msg = csv_error(tmp_path, "id,text\na,x\nb,y\na,z\n")
-    assert msg == ("Duplicate ids in column 'id': 1 row (line 4), e.g. 'a'. Make the ids unique, use --id-col "
-                   "to map another column, or pass --on-error skip (keeps the first).")
+    assert msg == ("Duplicate ids in column 'id': 1 row (line 4), e.g. 'a'. Make the ids unique, use id_col= "
+                   "to map another column, or pass on_error='skip' (keeps the first).")
 
 
 @pytest.mark.parametrize("text,encoding,guess", [
@@ -190,7 +281,7 @@ def test_non_utf8_file_suggests_encoding(tmp_path, text, encoding, guess):
         load_feedback(path)
     line = 2 if encoding == "cp1252" else 3
     assert str(info.value) == (f"File '{path}' is not valid UTF-8 (first bad byte on line {line}); "
-                               f"it looks like {guess}. Pass --encoding {guess}.")
+                               f"it looks like {guess}. Pass encoding='{guess}'.")
     assert load_feedback(path, encoding=guess)[C.TEXT].tolist()[-1] == text.split("\n")[-2]
 
 
@@ -200,7 +291,7 @@ def test_non_utf8_file_suggests_encoding(tmp_path, text, encoding, guess):
     ("h.csv", "id,text\n", "File 'h.csv' has a header but no records. Add at least one record below the header."),
     ("h.json", "[]", "File 'h.json' has no records. Give at least one record."),
     ("x.xlsx", "a", "Cannot tell the format of 'x.xlsx' from its suffix. Formats: csv, tsv, jsonl, json, "
-                    "parquet (optionally .gz). Use --format."),
+                    "parquet (optionally .gz). Use format=."),
 ])
 def test_file_level_errors(tmp_path, monkeypatch, name, text, message):
     monkeypatch.chdir(tmp_path)
@@ -218,7 +309,7 @@ def test_missing_file(tmp_path, monkeypatch):
 def test_malformed_csv_line(tmp_path):
     msg = csv_error(tmp_path, "id,text,nps\n1,ok,5\n2,too,many,fields\n3,fine,7\n")
     assert msg == ("Malformed CSV lines in 'bad.csv': 1 row (line 3), e.g. line 3: 4 fields, header has 3. "
-                   "Fix the quoting/format of those lines or pass --on-error skip.")
+                   "Fix the quoting/format of those lines or pass on_error='skip'.")
 
 
 def test_broken_csv_quoting_fails_with_line(tmp_path):
@@ -233,7 +324,7 @@ def test_malformed_jsonl_line(tmp_path):
     assert str(info.value) == (
         f"Malformed JSONL lines in '{path}': 2 rows (lines 2, 3), e.g. line 2: invalid JSON (Expecting "
         f"property name enclosed in double quotes at column 14). Fix the quoting/format of those lines or "
-        f"pass --on-error skip.")
+        f"pass on_error='skip'.")
     df = load_feedback(path, on_error="skip")
     assert df[C.TEXT].tolist() == ["a", "c"]
     assert rejects(df)[C.SOURCE_LINE].tolist() == [2, 3]

@@ -268,3 +268,40 @@ def test_a_column_that_does_not_fit_its_metric_is_warned_about(fake_embedder, co
                            ces_scale=cfg.ces_scale)
     out = analyze(df, config=cfg, embedder=fake_embedder, scorer=FakeScorer())
     assert not any(column in w for w in out.run["warnings"])
+
+
+def test_analysis_repr_is_short(result):
+    text = repr(result)
+    n_themes = int((result.themes["theme"] != -1).sum())
+    assert text.startswith(f"Analysis(records={len(result.records):,}, mentions={len(result.mentions):,}, "
+                           f"themes={n_themes}, touchpoints=5, pain_points={len(result.pain_points):,}")
+    lo, hi = result.run["date_range"]
+    assert text.endswith(f"dates={lo[:10]}..{hi[:10]})")
+    assert "\n" not in text and len(text) < 200 and str(result) == text
+
+
+def test_run_weekly_is_a_public_store_run(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    import voc.embed
+    import voc.sentiment
+    from tests.conftest import FakeEmbedder
+
+    monkeypatch.setattr(voc.embed, "get_embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(voc.sentiment, "get_scorer", lambda *a, **k: _WordScorer())
+    path = tmp_path / "dump.csv"
+    voc.make_feedback(n=300, random_state=5).to_csv(path, index=False)
+    config = Config(cache_dir="", ces_scale=(1, 7), ces_direction="higher_is_easier", ces_configured=True)
+    first = voc.run_weekly(path, store=tmp_path / "voc.duckdb", config=config, report_dir=tmp_path / "report",
+                           on_error="fail")
+    assert isinstance(first, Analysis) and len(first.records) == 300
+    store = voc.Store(tmp_path / "voc.duckdb")
+    assert store.runs()["n_records"].tolist() == [300]
+    assert f"run_id={store.latest_run()!r}" in repr(first)
+    assert (tmp_path / "report" / "report.html").exists()
+    assert voc.run_weekly(path, store=store, config=config) is None       # nothing new: store unchanged
+    assert len(store.runs()) == 1
+    assert "run_weekly" in voc.__all__ and "run_weekly" in dir(voc)
+    code = "import sys, voc; print('voc.pipeline' in sys.modules, 'pandas' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == ["False", "False"]

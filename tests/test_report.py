@@ -190,3 +190,130 @@ def test_report_uses_topic_rows_when_pain_points_have_levels(tables):
     assert (g["label"] == "TOPIC ROW").all() and (g["level"] == "topic").all()
     assert all(leaf["level"] == "theme" for _, h in g.iterrows() for leaf in h["leaves"])
     assert "-42.0" in R.render_markdown(**{**t, "pain_points": pd.concat([pp, tops], ignore_index=True)})
+
+
+# ------------------------------------------------------ demo-size layout
+TOUCHPOINTS = ("app", "checkout", "delivery", "support", "website")
+WORDS = ("delivery late parcel app crash login checkout promo code support wait refund battery update "
+         "screen password payment card rejected courier tracking agent chat queue").split()
+
+
+def demo_size_tables(n_weeks: int = 10, per_week: int = 200, n_themes: int = 80, *, seed: int = 0):
+    """A report's tables at the demo's size: ~80 themes (most of them tiny), long quotes in two languages."""
+    import types
+
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    labels = {t: " / ".join(rng.choice(WORDS, 3, replace=False)) + (" / 配送が遅い" if t % 4 == 0 else "")
+              for t in range(n_themes)}
+    p = 1.0 / np.arange(1, n_themes + 1) ** 1.3
+    recs, ments = [], []
+    for i in range(n_weeks * per_week):
+        t = int(rng.choice(n_themes, p=p / p.sum()))
+        neg = bool(rng.random() < 0.3 + 0.6 * (t % 3 == 0))
+        text = (f"{labels[t]}: " + " ".join(rng.choice(WORDS, 22)) if t % 2 else
+                "アプリを更新したら電池がすぐなくなるし、ログインしようとするとアプリが落ちるので困っています。" * 2)
+        s = -0.7 if neg else 0.6
+        vid = f"r{i:05d}"
+        recs.append({"voc_id": vid, "text": text, "has_text": True, "source_line": i + 2,
+                     "date": pd.Timestamp("2024-01-01") + pd.Timedelta(days=7 * (i // per_week) + i % 7),
+                     "touchpoint": TOUCHPOINTS[(t + i % 2) % 5], "channel": "survey",
+                     "nps": int(rng.integers(0, 7) if neg else rng.integers(7, 11)),
+                     "ces": float(rng.integers(1, 8)), "csat": float(rng.integers(1, 6)),
+                     "language": "en", "themes": [t], "primary_theme": t, "sentiment": s,
+                     "sentiment_label": "negative" if neg else "positive", "min_sentiment": s})
+        ments.append({"voc_id": vid, "unit": 0, "text": text, "language": "en", "theme": t, "theme_prob": 0.9,
+                      "sentiment": s, "sentiment_label": "negative" if neg else "positive"})
+    records, mentions = pd.DataFrame(recs), pd.DataFrame(ments)
+    records["nps"] = records["nps"].astype("Int64")
+    themes = pd.DataFrame({"theme": list(labels), "label": list(labels.values())})
+    rows = []
+    for tp in ("all", *TOUCHPOINTS):
+        for rank in range(1, 6):
+            t = rank * 3 + TOUCHPOINTS.index(tp) if tp != "all" else rank
+            quotes = mentions.loc[mentions["theme"] == t, "text"].head(3)
+            rows.append({"touchpoint": tp, "theme": t, "label": labels[t], "rank": rank, "records": 40 - rank,
+                         "negative_share": 0.8, "nps_impact": -12.34 / rank, "nps_impact_ci_low": -25.67 / rank,
+                         "nps_impact_ci_high": -1.5, "nps_impact_q": 0.012, "quotes": " | ".join(quotes)})
+    return types.SimpleNamespace(records=records, mentions=mentions, themes=themes, pain_points=pd.DataFrame(rows),
+                                 touchpoints=None, run={"config": {"ces_scale": [1, 7]}, "run_id": "demo-size"})
+
+
+def test_heatmap_shows_top_themes_and_folds_the_rest():
+    a = demo_size_tables()
+    tables = dict(themes=a.themes, pain_points=a.pain_points, run=a.run)
+    c = R.report_content(a.records, a.mentions, heatmap_top=15, **tables)
+    ht = c["heatmap_themes"]
+    assert len(ht) > 40 and ht["shown"].sum() == 15
+    negative = ht["negative"].to_numpy()
+    assert (negative[:15].min() >= negative[15:].max())                 # by pain: most negative records
+    page = R.html_from_content(c)
+    heat = re.search(r'<table class="heat">.*?</table>', page, re.S)[0]
+    assert heat.count("<tr") == 1 + 15 + 1                              # header, 15 themes, one folded row
+    assert f"other themes ({len(ht) - 15})" in heat and f"The other {len(ht) - 15} themes" in page
+    by_volume = R.report_content(a.records, a.mentions, heatmap_top=5, heatmap_by="volume", **tables)
+    assert by_volume["heatmap_themes"]["records"].head(5).min() >= by_volume["heatmap_themes"]["records"][5:].max()
+    assert R.report_content(a.records, a.mentions, heatmap_top=500, **tables)["heatmap_themes"]["shown"].all()
+    with pytest.raises(ConfigError, match=r"heatmap_by must be one of pain, volume\. Got 'size'\."):
+        R.report_content(a.records, a.mentions, heatmap_by="size", **tables)
+
+
+def test_zero_change_has_a_neutral_marker(tables):
+    c = R.report_content(**tables)
+    kpis = c["kpis"].set_index("metric")
+    kpis.loc["ces", "delta"], kpis.loc["nps", "delta"], kpis.loc["csat", "delta"] = 0.004, -0.04, 0.0
+    c["kpis"] = kpis.reset_index()
+    page = R.html_from_content(c)
+    for metric, shown in (("ces", "0.00"), ("nps", "0.0"), ("csat", "0.0 pt")):
+        card = re.search(rf'id="kpi-{metric}".*?</div></div>', page, re.S)[0]
+        assert f'<div class="delta flat">= {shown} vs previous week' in card, card
+        assert "▲" not in card and "▼" not in card and "up-good" not in card and "up-bad" not in card
+    assert "| CES | " in R.markdown_from_content(c) and "+0.00" not in R.markdown_from_content(c)
+    assert R._impact_svg(0.0, -1, 1, (-5, 5)).count('class="nil"') == 1  # a zero impact bar is neither red nor green
+
+
+MEASURE = """<script>
+const w = s => [...document.querySelectorAll(s)].map(e => Math.round(e.getBoundingClientRect().width));
+const wraps = [...document.querySelectorAll('.scroll')].map(e => e.scrollWidth - e.clientWidth);
+const out = {inner: innerWidth, page: document.documentElement.scrollWidth, theme: w('table.pains td:nth-child(2)'),
+             quote: w('table.pains .quotes li'), heat: w('table.heat th.theme'), overflow: Math.max(...wraps)};
+document.body.insertAdjacentHTML('beforeend', '<pre id="measure">' + JSON.stringify(out) + '</pre>');
+</script>"""
+
+
+@pytest.mark.slow
+def test_demo_size_report_layout_at_800_and_1280_px_and_in_print(tmp_path):
+    import json
+
+    chromium = _chromium()
+    paths = R.write_report(demo_size_tables(), tmp_path / "out")
+    page = paths["html"].read_text(encoding="utf-8")
+    probe = tmp_path / "probe.html"   # the report plus a measuring script (the report's CSP forbids scripts)
+    probe.write_text(re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page)
+                     .replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    base = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    for width in (800, 1280):
+        dom = subprocess.run([*base, f"--window-size={width},1600", "--dump-dom", probe.resolve().as_uri()],
+                             capture_output=True, text=True, timeout=90)
+        assert dom.returncode == 0, dom.stderr[-2000:]
+        m = json.loads(html_unescape(re.findall(r'<pre id="measure">(\{.*?)</pre>', dom.stdout, re.S)[-1]))
+        print(width, {k: v if not isinstance(v, list) else (min(v), max(v)) for k, v in m.items()})
+        assert m["inner"] == width
+        assert m["page"] <= width, m                  # nothing sticks out of the page
+        assert m["overflow"] <= 0, m                  # no table needs its sideways scroll at these widths
+        assert len(m["theme"]) == 18 and min(m["theme"]) >= 240, m   # theme + quotes: never a word per line
+        assert min(m["quote"]) >= 200 and min(m["heat"]) >= 120, m
+    pdf = tmp_path / "report.pdf"
+    run = subprocess.run([*base, f"--print-to-pdf={pdf}", "--no-pdf-header-footer", paths["html"].resolve().as_uri()],
+                         capture_output=True, text=True, timeout=90)
+    assert run.returncode == 0, run.stderr[-2000:]
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", pdf.read_bytes()))
+    assert 2 <= pages <= 6, pages                     # 18 pain points, 16 heatmap rows, trends (was 19 pages)
+
+
+def html_unescape(text: str) -> str:
+    import html
+
+    return html.unescape(text)

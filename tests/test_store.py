@@ -180,7 +180,7 @@ def stored_frames(full_store):
 @pytest.mark.parametrize("metric", TREND_METRICS)
 @pytest.mark.parametrize("theme,touchpoint", [(None, None), (1, None), (0, "delivery"), (5, None)])
 def test_sql_trend_equals_frame_trend(full_store, stored_frames, metric, theme, touchpoint):
-    if metric == "nps_impact" and theme is None:
+    if metric.endswith("_impact") and theme is None:
         return
     got = full_store.trend(metric, theme=theme, touchpoint=touchpoint)
     want = T.metric_trend(*stored_frames, metric, theme=theme, touchpoint=touchpoint)
@@ -197,12 +197,41 @@ def test_trend_volume_by_hand(full_store, weeks):
         len(weeks[5].records) + int((weeks[4].records["date"] >= "2024-02-01").sum())]
 
 
+def test_trend_csat_and_ces_by_hand(full_store, weeks):
+    for i, a in enumerate(weeks):
+        r = a.records
+        has = r["themes"].apply(lambda t: 1 in t)
+        csat, ces = r["csat"].astype(float), r["ces"].astype(float)
+        assert full_store.trend("csat")["value"][i] == pytest.approx(100 * (csat >= 4).mean())
+        assert full_store.trend("csat", csat_satisfied_from=5)["value"][i] == pytest.approx(100 * (csat >= 5).mean())
+        assert full_store.trend("ces", theme=1)["value"][i] == pytest.approx(ces[has].mean())
+        assert full_store.trend("ces", theme=1)["n"][i] == int(has.sum())
+        impact = 100 * (csat >= 4).mean() - 100 * (csat[~has] >= 4).mean()
+        assert full_store.trend("csat_impact", theme=1)["value"][i] == pytest.approx(impact)
+        assert full_store.trend("ces_impact", theme=1)["value"][i] == pytest.approx(ces.mean() - ces[~has].mean())
+
+
+def test_pain_points_of_unknown_touchpoint_and_of_a_run_without_any(full_store, tmp_path, weeks):
+    with pytest.raises(StoreError, match=r"Unknown touchpoint 'nope' in run 'w5'\. Known touchpoints: all, app, "
+                                         r"checkout, delivery, support\."):
+        full_store.pain_points(touchpoint="nope")
+    store = Store(tmp_path / "empty-pains.duckdb")
+    store.write_run(weeks[0], run_id="a")
+    store.write_run({**vars(weeks[1]), "pain_points": weeks[1].pain_points.iloc[:0]}, run_id="b")
+    empty = store.pain_points()                                   # run b has none: the schema stays
+    assert empty.empty and list(empty.columns) == list(store.pain_points("a").columns)
+    assert len(empty.columns) == len(weeks[0].pain_points.columns)
+    assert list(store.pain_points(touchpoint="app").columns) == list(empty.columns)
+
+
 def test_trend_errors(full_store):
     with pytest.raises(ConfigError, match=r"Unknown trend metric 'nsp'\. Allowed: volume, mentions, "
-                                          r"negative_share, sentiment, nps, nps_impact\."):
+                                          r"negative_share, sentiment, nps, nps_impact, csat, csat_impact, "
+                                          r"ces, ces_impact\."):
         full_store.trend("nsp")
-    with pytest.raises(ConfigError, match=r"Trend metric 'nps_impact' needs a theme: pass theme=<id>\."):
-        full_store.trend("nps_impact")
+    for metric in ("nps_impact", "csat_impact", "ces_impact"):
+        with pytest.raises(ConfigError, match=rf"Trend metric '{metric}' needs a theme: pass theme=<id>\."):
+            full_store.trend(metric)
     with pytest.raises(ConfigError, match=r"Unknown freq 'Q'\. Allowed: D, W, M\."):
         full_store.trend("volume", freq="Q")
 

@@ -7,6 +7,7 @@ model, spaCy pipeline or torch.
 >>> df = voc.load_feedback(voc.sample_path())          # doctest: +SKIP
 >>> result = voc.analyze(df)                            # doctest: +SKIP
 >>> result.pain_points.head()                           # doctest: +SKIP
+>>> voc.run_weekly("week47.csv", store="voc.duckdb")     # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _LAZY = {
     "sample_path": "voc.sample",
     "analyze": "voc.pipeline",
     "Analysis": "voc.pipeline",
+    "run_weekly": "voc.pipeline",
     "Config": "voc.config",
     "nps": "voc.survey",
     "csat": "voc.survey",

@@ -8,6 +8,7 @@ becomes ``Error: <message>`` on stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import click
@@ -18,6 +19,25 @@ from .errors import VocError
 INPUT_OPTION_NAMES = ("text_col", "id_col", "date_col", "touchpoint_col", "channel_col", "nps_col",
                       "ces_col", "csat_col", "format", "encoding", "on_error", "rejects_path")
 """Keyword arguments of :func:`voc.io.load_feedback` set by :func:`input_options`."""
+
+
+_FLAGS = {name: "--" + name.replace("_", "-") for name in INPUT_OPTION_NAMES + ("ces_scale", "csat_scale")}
+_FLAGS["rejects_path"] = "--rejects"
+_KWARG = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(?:'([^'\s]*)'|\((\w+), (\w+)\))?")
+
+
+def as_flags(message: str) -> str:
+    """A library message with its keyword arguments spelled as this CLI's flags.
+
+    The library names what a Python caller passes (``text_col=``,
+    ``on_error='skip'``, ``ces_scale=(LOW, HIGH)``); the command line shows
+    ``--text-col``, ``--on-error skip``, ``--ces-scale LOW HIGH``.
+    """
+    def flag(m: re.Match) -> str:
+        values = [v for v in m.groups()[1:] if v]
+        return " ".join([_FLAGS[m[1]], *values])
+
+    return _KWARG.sub(flag, message)
 
 
 class VocGroup(click.Group):
@@ -36,7 +56,7 @@ class VocGroup(click.Group):
         try:
             return super().invoke(ctx)
         except VocError as e:
-            message = " ".join(str(e).split("\n"))
+            message = as_flags(" ".join(str(e).split("\n")))
             click.echo(f"Error: {message}", err=True)
             ctx.exit(2)
         finally:
@@ -332,6 +352,9 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
         f"({counts['unassigned_mentions']} mentions unassigned)" + (f" in {seconds:.1f}s" if seconds else ""),
         f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv topics.csv touchpoints.csv pain_points.csv run.json",
     ]
+    mapping = analysis.run.get("mapping", {})
+    lines += [f"Mapped {vocab} <- {mapping.get(vocab, '?')} ({note})"
+              for vocab, note in analysis.run.get("mapping_guesses", {}).items()]
     if "emerging_themes" in analysis.run:
         lines.append(f"Emerging themes: {emerging_text(analysis.run['emerging_themes'])}")
     from .rank import rank_metric_used, theme_rows

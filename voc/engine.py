@@ -747,6 +747,7 @@ def run_streaming(
                 "embedder": emb.name,
                 "sentiment_scorer": scorer_name,
                 "mapping": first.attrs.get("voc_mapping", {}) if first is not None else {},
+                "mapping_guesses": first.attrs.get("voc_mapping_notes", {}) if first is not None else {},
                 "input_sha256": checksum.hexdigest(),
                 "counts": counts,
                 "languages": dict(languages.most_common()),

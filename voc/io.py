@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,9 +70,10 @@ AUTO_NAMES: dict[str, tuple[str, ...]] = {
 """Input names recognised per vocabulary column (case, spaces and punctuation
 ignored), in order of preference."""
 
-_OPTION = {C.TEXT: "--text-col", C.VOC_ID: "--id-col", C.DATE: "--date-col",
-           C.TOUCHPOINT: "--touchpoint-col", C.CHANNEL: "--channel-col",
-           C.NPS: "--nps-col", C.CES: "--ces-col", C.CSAT: "--csat-col"}
+_OPTION = {v: f"{'id' if v == C.VOC_ID else v}_col=" for v in C.MAPPABLE}
+"""The keyword argument that maps each column. Messages name keyword arguments
+(``text_col=``, ``on_error='skip'``); the CLI shows them as its flags
+(``--text-col``, ``--on-error skip``), see :func:`voc.cli.as_flags`."""
 _VOCAB = {v for k, v in vars(C).items() if k.isupper() and isinstance(v, str)} - {C.ALL_TOUCHPOINTS}
 _SHOW = 5  # line numbers shown in a message
 # The csv module rejects fields over 128 KiB ("field larger than field limit"),
@@ -206,10 +208,10 @@ def load_feedback(
     ces_scale, csat_scale = _scale("ces_scale", ces_scale), _scale("csat_scale", csat_scale)
     raw = _read(source, format=format, encoding=encoding)
     if raw.frame.empty and raw.bad:
-        raise InputError(_malformed_message(raw).replace(" or pass --on-error skip", "; no record could be read"))
+        raise InputError(_malformed_message(raw).replace(" or pass on_error='skip'", "; no record could be read"))
     explicit = {C.TEXT: text_col, C.VOC_ID: id_col, C.DATE: date_col, C.TOUCHPOINT: touchpoint_col,
                 C.CHANNEL: channel_col, C.NPS: nps_col, C.CES: ces_col, C.CSAT: csat_col}
-    mapping = _resolve_mapping(list(raw.frame.columns), explicit)
+    mapping, notes = _resolve_mapping(list(raw.frame.columns), explicit, raw.frame, csat_scale)
     out, problems = _convert(raw, mapping, id_given=id_col is not None,
                              ces_scale=ces_scale, csat_scale=csat_scale)
 
@@ -227,7 +229,7 @@ def load_feedback(
     if len(rejects):
         logger.info("Skipped %d row(s) with problems (see the rejects table).", len(rejects))
     out = out[~bad].reset_index(drop=True)
-    out.attrs = {"voc_mapping": mapping, "voc_rejects": Rejects(rejects),
+    out.attrs = {"voc_mapping": mapping, "voc_mapping_notes": notes, "voc_rejects": Rejects(rejects),
                  "voc_line_unit": raw.unit, "voc_source": raw.name}
     return out
 
@@ -278,6 +280,7 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
                 C.CES: options.get("ces_col"), C.CSAT: options.get("csat_col")}
     state: dict = {"ids": set(), "keys": {}}
     mapping: dict[str, str] | None = None
+    notes: dict[str, str] = {}
     parts: list[pd.DataFrame] = []
     parsed = 0
 
@@ -292,7 +295,7 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
                 bad, reasons, out = np.zeros(0, dtype=bool), pd.Series(dtype=object), None
             else:
                 if mapping is None:
-                    mapping = _resolve_mapping(list(raw.frame.columns), explicit)
+                    mapping, notes = _resolve_mapping(list(raw.frame.columns), explicit, raw.frame, csat_scale)
                 out, problems = _convert(raw, mapping, id_given=explicit[C.VOC_ID] is not None,
                                          ces_scale=ces_scale, csat_scale=csat_scale, state=state)
                 bad, reasons = _row_problems(out, problems)
@@ -304,7 +307,7 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
             if out is None or not (~bad).any():
                 continue
             out = out[~bad].reset_index(drop=True)
-            out.attrs = {"voc_mapping": mapping, "voc_rejects": Rejects(rej),
+            out.attrs = {"voc_mapping": mapping, "voc_mapping_notes": notes, "voc_rejects": Rejects(rej),
                          "voc_line_unit": raw.unit, "voc_source": raw.name}
             yield out
     except _NotStreamable:
@@ -336,6 +339,7 @@ class ValidationReport:
     with_text: int
     rejects: pd.DataFrame
     line_unit: str = "line"
+    mapping_notes: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -347,7 +351,9 @@ class ValidationReport:
                f"Rows: {self.rows} ({self.with_text} with text, {self.rows - self.with_text} without)"]
         langs = ", ".join(f"{k} {v}" for k, v in self.languages.items()) or "none"
         out.append(f"Languages: {langs}")
-        out.append("Columns mapped: " + ", ".join(f"{k} <- {v}" for k, v in self.mapping.items()))
+        out.append("Columns mapped: " + ", ".join(
+            f"{k} <- {v}" + (f" ({self.mapping_notes[k]})" if k in self.mapping_notes else "")
+            for k, v in self.mapping.items()))
         cov = ", ".join(f"{k.upper()} {v:.0%}" for k, v in self.coverage.items())
         out.append(f"Score coverage: {cov}")
         if self.date_range:
@@ -391,6 +397,7 @@ def validate_feedback(source: str | Path | pd.DataFrame, **options: Any) -> Vali
         languages=dict(langs.most_common()), coverage=coverage, date_range=date_range,
         touchpoints=counts(C.TOUCHPOINT), channels=counts(C.CHANNEL),
         with_text=int(df[C.HAS_TEXT].sum()), rejects=rejects(df), line_unit=df.attrs["voc_line_unit"],
+        mapping_notes=df.attrs.get("voc_mapping_notes", {}),
     )
 
 
@@ -441,7 +448,7 @@ def _format(path: Path, format: str | None) -> tuple[str, bool]:
     if core not in _SUFFIXES:
         raise InputError(
             f"Cannot tell the format of '{path}' from its suffix. Formats: {', '.join(FORMATS)} "
-            f"(optionally .gz). Use --format."
+            f"(optionally .gz). Use format=."
         )
     return _SUFFIXES[core], gz
 
@@ -458,7 +465,7 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
         line = data[: e.start].count(b"\n") + 1
         what = "UTF-8" if encoding is None else encoding
         guess = _guess_encoding(data)
-        hint = f"it looks like {guess}. Pass --encoding {guess}." if guess else "pass its encoding with --encoding."
+        hint = f"it looks like {guess}. Pass encoding='{guess}'." if guess else "pass its encoding with encoding=."
         raise InputError(f"File '{name}' is not valid {what} (first bad byte on line {line}); {hint}") from None
 
 
@@ -596,7 +603,7 @@ def _read_json(text: str, name: str) -> _Raw:
     except json.JSONDecodeError as e:
         raise InputError(
             f"File '{name}' is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}). "
-            f"Fix it, or use --format jsonl for one JSON object per line."
+            f"Fix it, or use format='jsonl' for one JSON object per line."
         ) from None
     except RecursionError:
         raise InputError(
@@ -606,7 +613,7 @@ def _read_json(text: str, name: str) -> _Raw:
     if not isinstance(data, list):
         raise InputError(
             f"File '{name}' must hold a JSON array of objects, found a {type(data).__name__}. "
-            f"Use --format jsonl for one object per line."
+            f"Use format='jsonl' for one object per line."
         )
     records, starts, bad = [], [], []
     for i, rec in enumerate(data, 1):
@@ -736,12 +743,153 @@ def _parquet_chunks(path: Path, chunk_size: int) -> Iterator[_Raw]:
 
 # --------------------------------------------------------------------------- mapping
 
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f"
+_GENERIC_TAIL = {"name", "names", "label", "labels", "value", "values"}
+"""Trailing tokens that do not change what a header is about ("Department Name")."""
+
+GUESS_HEADS: dict[str, tuple[str, ...]] = {
+    C.TEXT: ("text", "comment", "comments", "review", "reviews", "body", "verbatim", "verbatims",
+             "feedback", "message", "content", "remark", "remarks", "answer", "response",
+             "description", "opinion"),
+    C.DATE: ("date", "timestamp", "datetime"),
+    C.TOUCHPOINT: ("touchpoint", "stage", "step", "journey"),
+    C.CHANNEL: ("channel", "source", "medium", "platform"),
+}
+"""Compound headers: a header whose last token (after a trailing name/label/value)
+is one of these is guessed for the column ("ReviewText", "Customer Comments",
+"review_date", "Traffic Source")."""
+
+GUESS_KEYWORDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    C.NPS: (("nps", "ltr"), ("score", "rating", "ratings", "rate", "points", "level")),
+    C.CES: (("ces", "effort"), ("score", "rating", "ratings", "rate", "points", "level")),
+    C.CSAT: (("csat", "satisfaction"), ("score", "rating", "ratings", "rate", "points", "level")),
+}
+"""Survey compounds: (keywords, score words). A header is guessed when its last
+token is a keyword, or it holds a keyword and ends in a score word ("NPSRating",
+"Overall Satisfaction", "effort_rating")."""
+
+ID_OWNERS = ("review", "ticket", "response", "record", "feedback", "comment", "survey", "case",
+             "submission", "message", "interaction", "conversation", "answer", "回答", "レビュー",
+             "投稿", "問い合わせ", "お問い合わせ", "チケット", "受付", "口コミ")
+"""``<owner> id`` headers guessed as the record id ("SurveyID", "Case Id", "回答ID").
+A bare product or customer id ("Clothing ID") is not: it repeats across records."""
+
+JA_NAMES: dict[str, tuple[str, ...]] = {
+    C.TEXT: ("本文", "コメント", "内容", "自由回答", "自由記述", "ご意見", "意見", "感想", "レビュー",
+             "口コミ", "クチコミ", "お客様の声", "フィードバック", "テキスト", "回答"),
+    C.VOC_ID: (),
+    C.DATE: ("日付", "日時", "年月日", "タイムスタンプ", "投稿日", "回答日", "作成日", "受付日", "登録日",
+             "送信日", "記入日", "レビュー日"),
+    C.TOUCHPOINT: ("接点", "顧客接点", "タッチポイント", "ジャーニー", "ステージ", "段階"),
+    C.CHANNEL: ("チャネル", "チャンネル", "経路", "流入元", "媒体", "情報源"),
+    C.NPS: ("推奨度", "おすすめ度", "お勧め度", "オススメ度", "推奨意向"),
+    C.CES: ("努力", "努力度", "手間", "容易さ", "簡単さ", "負担度"),
+    C.CSAT: ("満足度", "満足"),
+}
+"""Japanese headers: a header equal to one of these, or ending in one
+("レビュー本文", "問い合わせ内容", "投稿日時" is not: 日時 alone is), maps to the
+column. Ids are guessed only as ``<owner>ID`` / ``<owner>番号`` with an owner of
+:data:`ID_OWNERS` ("回答番号", "レビューID"); a bare ``ID`` is a known name."""
+
+CANDIDATES: dict[str, tuple[str, ...]] = {
+    C.TOUCHPOINT: ("department", "departments", "category", "categories", "product_category",
+                   "部門", "部署", "カテゴリ", "カテゴリー", "分類"),
+    C.CSAT: ("rating", "ratings", "stars", "star", "star_rating", "score", "review_rating",
+             "overall_rating", "評価", "点数", "評点", "星", "スコア", "レーティング"),
+}
+"""Last-resort guesses, checked against the values: a touchpoint candidate
+("Department Name", "Product Category", "カテゴリ") needs at most
+:data:`MAX_TOUCHPOINTS` distinct values; a CSAT candidate ("Rating", "Stars",
+"評価", "点数") needs every answer to be a number on the CSAT scale (1..5 by
+default)."""
+
+MAX_TOUCHPOINTS = 50
+
+
 def _norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).lower()).strip("_")
 
 
-def _resolve_mapping(available: list[str], explicit: dict[str, str | None]) -> dict[str, str]:
+def _tokens(name: str) -> list[str]:
+    """Lower-case words of a header: split on separators, case changes and
+    script changes ("ReviewText" -> review, text; "レビューID" -> レビュー, id)."""
+    s = unicodedata.normalize("NFKC", str(name))
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", s)
+    s = re.sub(rf"(?<=[{_CJK}])(?=[0-9A-Za-z])|(?<=[0-9A-Za-z])(?=[{_CJK}])", " ", s)
+    return [t for t in re.split(rf"[^0-9a-z{_CJK}]+", s.lower()) if t]
+
+
+def _head(tokens: list[str]) -> list[str]:
+    """Tokens without trailing generic words and numbers ("NPS (0-10)", "Class Name")."""
+    out = list(tokens)
+    while len(out) > 1 and (out[-1] in _GENERIC_TAIL or out[-1].isdigit()):
+        out.pop()
+    return out
+
+
+def _ja_match(token: str, names: tuple[str, ...]) -> bool:
+    return any(token == n or token.endswith(n) for n in names)
+
+
+def _guess(vocab: str, header: str) -> bool:
+    """Whether ``header`` is a compound or Japanese name of ``vocab`` (no values needed)."""
+    tokens = _head(_tokens(header))
+    if not tokens:
+        return False
+    last = tokens[-1]
+    if vocab == C.VOC_ID:
+        if last in ("id", "uuid", "番号") or last.endswith("番号"):
+            owner = tokens[-2] if len(tokens) > 1 else last.removesuffix("番号")
+            return owner in ID_OWNERS
+        return False
+    if re.search(f"[{_CJK}]", last) and _ja_match(last, JA_NAMES[vocab]):
+        return True
+    if vocab in GUESS_HEADS:
+        if vocab == C.DATE and (tokens[0] in GUESS_HEADS[C.DATE] or (last == "at" and len(tokens) > 1)):
+            return True
+        return last in GUESS_HEADS[vocab]
+    keywords, score_words = GUESS_KEYWORDS[vocab]
+    return last in keywords or (last in score_words and any(t in keywords for t in tokens))
+
+
+def _candidate(vocab: str, header: str, values: pd.Series | None,
+               csat_scale: tuple[int, int]) -> str | None:
+    """Why ``header`` fits ``vocab`` by its values, or None."""
+    tokens = _head(_tokens(header))
+    if not tokens or values is None:
+        return None
+    names = CANDIDATES[vocab]
+    last = tokens[-1]
+    joined = "_".join(tokens)
+    if not (joined in names or last in names or (re.search(f"[{_CJK}]", last) and _ja_match(last, names))):
+        return None
+    s = _as_str(values).dropna()
+    if s.empty:
+        return None
+    if vocab == C.TOUCHPOINT:
+        n = s.nunique()
+        return f"{n} distinct values" if n <= MAX_TOUCHPOINTS else None
+    num = pd.to_numeric(s, errors="coerce")
+    lo, hi = csat_scale
+    if num.notna().all() and num.between(lo, hi).all():
+        return f"values {num.min():g}..{num.max():g} fit the CSAT scale {lo}..{hi}"
+    return None
+
+
+def _resolve_mapping(available: list[str], explicit: dict[str, str | None],
+                     frame: pd.DataFrame | None = None,
+                     csat_scale: tuple[int, int] = (1, 5)) -> tuple[dict[str, str], dict[str, str]]:
+    """The mapping {vocab: input column} and, for guessed columns, how they were guessed.
+
+    Explicit columns first, then in three passes over every vocabulary column
+    (so a guess never takes a column that another one names exactly): known
+    names (:data:`AUTO_NAMES`, also after splitting CamelCase), compound and
+    Japanese names (:data:`GUESS_HEADS`, :data:`GUESS_KEYWORDS`,
+    :data:`ID_OWNERS`, :data:`JA_NAMES`), then candidates checked against
+    their values (:data:`CANDIDATES`).
+    """
     mapping: dict[str, str] = {}
+    notes: dict[str, str] = {}
     for vocab, col in explicit.items():
         if col is None:
             continue
@@ -755,22 +903,55 @@ def _resolve_mapping(available: list[str], explicit: dict[str, str | None]) -> d
         mapping[vocab] = col
     used = set(mapping.values())
     by_norm: dict[str, str] = {}
+    by_words: dict[str, str] = {}  # CamelCase split: "ReviewText" -> review_text
     for a in available:
         by_norm.setdefault(_norm(a), a)
-    for vocab in C.MAPPABLE:
-        if vocab in mapping:
-            continue
-        for candidate in AUTO_NAMES[vocab]:
+        by_words.setdefault("_".join(_tokens(a)), a)
+
+    def known(vocab: str) -> tuple[str, str] | None:
+        for candidate in AUTO_NAMES[vocab] + JA_NAMES[vocab]:
             col = by_norm.get(candidate)
             if col is not None and col not in used:
-                mapping[vocab] = col
-                used.add(col)
-                break
+                return col, ""
+            col = by_words.get(candidate)
+            if col is not None and col not in used:
+                return col, f"guessed from header '{col}'"
+        return None
+
+    def compound(vocab: str) -> tuple[str, str] | None:
+        for col in available:
+            if col not in used and _guess(vocab, col):
+                return col, f"guessed from header '{col}'"
+        return None
+
+    def by_values(vocab: str) -> tuple[str, str] | None:
+        if vocab not in CANDIDATES:
+            return None
+        for col in available:
+            if col in used:
+                continue
+            why = _candidate(vocab, col, None if frame is None else frame[col], csat_scale)
+            if why:
+                return col, f"guessed from header '{col}': {why}"
+        return None
+
+    for find in (known, compound, by_values):
+        for vocab in C.MAPPABLE:
+            if vocab in mapping:
+                continue
+            found = find(vocab)
+            if found is not None:
+                mapping[vocab], note = found
+                used.add(found[0])
+                if note:
+                    notes[vocab] = note
     if C.TEXT not in mapping:
         raise InputError(
-            f"No text column found. Available: {', '.join(available) or 'none'}. Use --text-col to name it."
+            f"No text column found. Available: {', '.join(available) or 'none'}. "
+            f"Use {_OPTION[C.TEXT]} to name it."
         )
-    return {v: mapping[v] for v in C.MAPPABLE if v in mapping}
+    order = [v for v in C.MAPPABLE if v in mapping]
+    return {v: mapping[v] for v in order}, {v: notes[v] for v in order if v in notes}
 
 
 # --------------------------------------------------------------------------- converting
@@ -822,7 +1003,7 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
             dates = dates.dt.tz_localize(None)
             problem(s.notna() & dates.isna(), f"unparseable date in '{col}'",
                     lambda where, example: f"Unparseable dates in column '{col}': {where}, e.g. '{example}'. Use ISO dates "
-                    f"like 2026-09-07, map another column with --date-col, or pass --on-error skip.", s)
+                    f"like 2026-09-07, map another column with date_col=, or pass on_error='skip'.", s)
         out[C.DATE] = dates
 
     for vocab in (C.TOUCHPOINT, C.CHANNEL):
@@ -836,7 +1017,7 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
         ok = num.notna() & (num % 1 == 0) & num.between(0, 10)
         problem(s.notna() & ~ok, f"NPS not an integer 0..10 in '{col}'",
                 lambda where, example: f"NPS must be an integer 0..10 in column '{col}': {where}, e.g. '{example}'. Fix the "
-                f"values, map another column with --nps-col, or pass --on-error skip.", s)
+                f"values, map another column with nps_col=, or pass on_error='skip'.", s)
         out[C.NPS] = num.where(ok).astype("Int64")
 
     for vocab, scale, name in ((C.CES, ces_scale, "CES"), (C.CSAT, csat_scale, "CSAT")):
@@ -848,25 +1029,25 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
             lo, hi = scale
             problem(s.notna() & ~ok, f"{name} outside {lo}..{hi} in '{col}'",
                     lambda where, example: f"{name} must be a number on the scale {lo}..{hi} in column '{col}': {where}, "
-                    f"e.g. '{example}'. Set the scale with --{vocab}-scale LOW HIGH ({vocab}_scale=), map "
-                    f"another column with --{vocab}-col, or pass --on-error skip.", s)
+                    f"e.g. '{example}'. Set the scale with {vocab}_scale=(LOW, HIGH), map "
+                    f"another column with {vocab}_col=, or pass on_error='skip'.", s)
             out[vocab] = num.where(ok).astype("Float64")
 
     result = pd.DataFrame(out)
     if C.VOC_ID in mapping:
         col = mapping[C.VOC_ID]
         s = _as_str(frame[col])
-        flag = "--id-col" if id_given else "--id-col to map another column"
+        flag = "id_col=" if id_given else "id_col= to map another column"
         problem(s.isna(), f"empty id in '{col}'",
                 lambda where, example: f"Empty ids in column '{col}': {where}. Give every record an id, use {flag}, "
-                f"or pass --on-error skip.", s.fillna(""))
+                f"or pass on_error='skip'.", s.fillna(""))
         dup = s.notna() & s.duplicated(keep="first")
         if state is not None:  # ids seen in earlier chunks
             dup = dup | s.isin(state["ids"])
             state["ids"].update(s.dropna().tolist())
         problem(dup, f"duplicate id in '{col}'",
                 lambda where, example: f"Duplicate ids in column '{col}': {where}, e.g. '{example}'. Make the ids unique, use "
-                f"{flag}, or pass --on-error skip (keeps the first).", s)
+                f"{flag}, or pass on_error='skip' (keeps the first).", s)
         result.insert(0, C.VOC_ID, s.astype(str))
     else:
         result.insert(0, C.VOC_ID, _content_ids(result, None if state is None else state["keys"]))
@@ -904,7 +1085,7 @@ def _malformed_message(raw: _Raw) -> str:
     kind = reason.split(" line")[0].split(" record")[0].removeprefix("malformed ")
     return (f"Malformed {kind} {raw.unit}s in '{raw.name}': {_where(lines, raw.unit)}, e.g. "
             f"{raw.unit} {lines[0]}: {reason.split(': ', 1)[1]}. Fix the quoting/format of those "
-            f"{raw.unit}s or pass --on-error skip.")
+            f"{raw.unit}s or pass on_error='skip'.")
 
 
 def _row_problems(out: pd.DataFrame, problems: list) -> tuple[np.ndarray, pd.Series]:

@@ -79,6 +79,22 @@ class Analysis:
     model: Any = None
     topics: pd.DataFrame | None = None
 
+    def __repr__(self) -> str:
+        """A one-line summary (counts, run id, date range), not the tables."""
+        themes = self.themes
+        n_themes = int((themes[C.THEME] != C.NOISE).sum()) if C.THEME in themes else len(themes)
+        tps = self.touchpoints
+        n_tps = int((tps[C.TOUCHPOINT] != C.ALL_TOUCHPOINTS).sum()) if C.TOUCHPOINT in tps else len(tps)
+        parts = [f"records={len(self.records):,}", f"mentions={len(self.mentions):,}",
+                 f"themes={n_themes}", f"touchpoints={n_tps}", f"pain_points={len(self.pain_points):,}"]
+        run_id = (self.run.get("store") or {}).get("run_id") or self.run.get("run_id")
+        if run_id:
+            parts.append(f"run_id={run_id!r}")
+        dates = self.run.get("date_range")
+        if dates:
+            parts.append(f"dates={str(dates[0])[:10]}..{str(dates[-1])[:10]}")
+        return f"Analysis({', '.join(parts)})"
+
     def save(self, out_dir: str | Path) -> Path:
         """Write every output file into ``out_dir`` atomically.
 
@@ -341,6 +357,7 @@ def analyze(
         "embedder": embedder.name,
         "sentiment_scorer": getattr(scorer, "name", type(scorer).__name__),
         "mapping": df.attrs.get("voc_mapping", {}),
+        "mapping_guesses": df.attrs.get("voc_mapping_notes", {}),
         "input_sha256": frame_checksum(df),
         "counts": {
             "records": int(len(records)),
@@ -685,7 +702,8 @@ def run_incremental(
                for t, dst in sorted(edits.get("move", {}).items())]
     analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
     with P.stage(progress, "store", f"{len(new):,} new records -> {store.path}"):
-        store.write_run(analysis, lineage=_new_events(store, events))
+        run_id = store.write_run(analysis, lineage=_new_events(store, events))
+    analysis.run["store"]["run_id"] = run_id
     return analysis
 
 
@@ -839,3 +857,33 @@ def run_demo(out_dir: str | Path = "voc-demo", *, backfill_weeks: int = 6,
     with P.stage(progress, "report", str(out_dir)):
         write_report(store_path, out_dir)
     return total, steps
+
+
+def run_weekly(
+    source: str | Path | pd.DataFrame,
+    *,
+    store: Any = "voc.duckdb",
+    config: Config | None = None,
+    out_dir: str | Path | None = None,
+    report_dir: str | Path | None = None,
+    progress: bool = False,
+    **load_options: Any,
+) -> Analysis | None:
+    """One weekly run from Python, as ``voc run DUMP --store PATH [--report DIR]``.
+
+    Loads ``source`` (a dump file or DataFrame; ``load_options`` go to
+    :func:`voc.load_feedback`, e.g. ``text_col=``), analyses only the records
+    the store has not seen (stored theme ids stay stable; new clusters become
+    emerging themes) and writes the run into ``store`` (a path or a
+    :class:`~voc.store.Store`) in one transaction. ``out_dir`` also gets
+    this run's tables, ``report_dir`` the meeting report over the whole store.
+
+    Returns the Analysis of the new records, or None when the store already
+    held every record (it is then unchanged).
+
+    >>> import voc
+    >>> voc.run_weekly("week47.csv", store="voc.duckdb", report_dir="reports/")  # doctest: +SKIP
+    Analysis(records=..., mentions=..., themes=..., touchpoints=..., pain_points=..., run_id='run-...', dates=...)
+    """
+    return run_store(source, store, config=config, out_dir=out_dir, report_dir=report_dir,
+                     progress=progress, **load_options)

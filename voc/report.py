@@ -36,6 +36,8 @@ CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 MAX_QUOTE = 180
 
 KPI_NAMES = {"nps": "NPS", "ces": "CES", "csat": "CSAT", "volume": "Volume", "sentiment": "Sentiment"}
+HEATMAP_BY = ("pain", "volume")
+_DELTA_DIGITS = {"volume": 0, "nps": 1, "csat": 1}  # decimals shown; 2 for the others
 
 
 # --------------------------------------------------------------------- content
@@ -52,6 +54,8 @@ def report_content(
     top: int = 3,
     top_trends: int = 5,
     n_quotes: int = 3,
+    heatmap_top: int = 15,
+    heatmap_by: str = "pain",
     title: str = "Voice of the customer: weekly report",
 ) -> dict[str, Any]:
     """Everything the report shows, as plain values and DataFrames.
@@ -80,7 +84,17 @@ def report_content(
         Themes (by volume this week) drawn as trend lines.
     n_quotes : int
         Quotes per item (2-3 reads well).
+    heatmap_top : int
+        Themes shown as heatmap rows; the rest of the week's themes are
+        folded into one "other themes (k)" row.
+    heatmap_by : {"pain", "volume"}
+        Which themes get the rows: most negative records this week ("pain",
+        ties by records), or most records ("volume").
     """
+    if heatmap_by not in HEATMAP_BY:
+        raise ConfigError(f"heatmap_by must be one of {', '.join(HEATMAP_BY)}. Got {heatmap_by!r}.")
+    if not isinstance(heatmap_top, int) or heatmap_top < 1:
+        raise ConfigError(f"heatmap_top must be a positive integer. Got {heatmap_top!r}.")
     run = run or {}
     cfg = run.get("config") or {}
     csat_scale = tuple(cfg.get("csat_scale") or (1, 5))
@@ -144,7 +158,10 @@ def report_content(
         "ces_scale": tuple(cfg.get("ces_scale") or (1, 7)),
         "ces_configured": bool(cfg.get("ces_configured", True)),
         "pain_sections": pains,
+        "impact": _impact_column(pain_points),
         "heatmap": heat,
+        "heatmap_themes": _heatmap_themes(heat, top=heatmap_top, by=heatmap_by),
+        "heatmap_by": heatmap_by,
         "trend_lines": lines,
         "labels": labels,
         "spikes": spikes,
@@ -243,6 +260,18 @@ def _pain_sections(pain_points: pd.DataFrame | None, themes: pd.DataFrame | None
     return out
 
 
+def _impact_column(pain_points: pd.DataFrame | None) -> tuple[str, str]:
+    """(column, title) of the impact the pain tables show: the complaint impact
+    of the metric that ranked them (:func:`voc.rank.rank_metric_used`); NPS, and
+    the whole-theme impact, for tables from before complaint impact."""
+    from .rank import rank_metric_used
+
+    m = (rank_metric_used(pain_points) if pain_points is not None else None) or "nps"
+    if pain_points is not None and f"complaint_{m}_impact" in pain_points:
+        return f"complaint_{m}_impact", f"{KPI_NAMES.get(m, m.upper())} complaint impact"
+    return f"{m}_impact", f"{KPI_NAMES.get(m, m.upper())} impact"
+
+
 def _heatmap(records: pd.DataFrame, mentions: pd.DataFrame, labels: dict[int, str]) -> pd.DataFrame:
     """Long table touchpoint, theme, label, records, negative_share of the week."""
     cols = [C.TOUCHPOINT, C.THEME, "label", "records", "negative_share"]
@@ -259,6 +288,22 @@ def _heatmap(records: pd.DataFrame, mentions: pd.DataFrame, labels: dict[int, st
     return out[cols]
 
 
+def _heatmap_themes(heat: pd.DataFrame, *, top: int, by: str) -> pd.DataFrame:
+    """The week's themes in heatmap order: theme, label, records, negative, shown.
+
+    ``negative`` is the number of negative records (records x negative share,
+    summed over touchpoints); the first ``top`` by ``by`` are ``shown``.
+    """
+    if heat.empty:
+        return pd.DataFrame(columns=[C.THEME, "label", "records", "negative", "shown"])
+    h = heat.assign(negative=heat["records"] * heat["negative_share"].fillna(0))
+    t = h.groupby([C.THEME, "label"], as_index=False)[["records", "negative"]].sum()
+    keys = ["negative", "records"] if by == "pain" else ["records", "negative"]
+    t = t.sort_values(keys + [C.THEME], ascending=[False, False, True], kind="stable").reset_index(drop=True)
+    t["shown"] = t.index < top
+    return t
+
+
 # ---------------------------------------------------------------- formatting
 def _isnum(v: Any) -> bool:
     try:
@@ -271,6 +316,8 @@ def _fmt_kpi(metric: str, v: Any, *, delta: bool = False) -> str:
     if not _isnum(v):
         return "–"
     v = float(v)
+    if delta and round(v, _DELTA_DIGITS.get(metric, 2)) == 0:
+        v = 0.0  # no "-0.00" or "+0.00": unchanged at the shown precision
     sign = "+" if delta and v > 0 else ""
     if metric == "volume":
         return f"{sign}{v:,.0f}"
@@ -312,7 +359,7 @@ def _impact_svg(value: Any, lo: Any, hi: Any, domain: tuple[float, float], *, wi
              f'<line x1="{x(0):.1f}" y1="2" x2="{x(0):.1f}" y2="{height - 2}" class="zero"/>']
     if _isnum(value):
         x0, x1 = sorted((x(0), x(value)))
-        cls = "neg" if float(value) < 0 else "pos"
+        cls = "neg" if round(float(value), 1) < 0 else "pos" if round(float(value), 1) > 0 else "nil"
         parts.append(f'<rect x="{x0:.1f}" y="6" width="{max(x1 - x0, 1):.1f}" height="10" class="{cls}"/>')
     if _isnum(lo) and _isnum(hi):
         l_, h_ = x(lo), x(hi)
@@ -379,20 +426,49 @@ th{font-size:.82em;color:var(--muted);font-weight:600}td.num,th.num{text-align:r
 svg .zero{stroke:#888;stroke-width:1}svg .neg{fill:var(--bad);opacity:.8}svg .pos{fill:var(--good);opacity:.8}
 svg .ci{stroke:#222;stroke-width:1.4}svg .axis{stroke:#aaa;stroke-width:1}svg .trend{fill:none;stroke:var(--accent);stroke-width:2}
 svg .dot{fill:var(--accent)}svg .tick{font-size:10px;fill:var(--muted)}svg .val{font-size:11px;fill:var(--ink);font-weight:600}
-.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:12px}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:12px}
 .card{border:1px solid var(--line);border-radius:8px;padding:10px 12px;break-inside:avoid}
 .card h3{margin:0 0 4px}.meta{color:var(--muted);font-size:.85em}
-table.pains{table-layout:fixed}table.pains col.c-rank{width:34px}table.pains col.c-num{width:84px}
+.scroll{overflow-x:auto;max-width:100%}
+/* pain tables: columns #, theme, records, negative, impact [CI], bar, q; the theme (with its quotes)
+   keeps a readable width, the numbers never wrap, and what does not fit scrolls sideways */
+table.pains{table-layout:fixed;min-width:calc(688px + 16em)}
+table.pains col.c-rank{width:34px}table.pains col.c-num{width:84px}table.pains col.c-imp{width:150px}
+table.pains col.c-bar{width:276px}table.pains col.c-q{width:60px}
+table.pains td:nth-child(2){overflow-wrap:anywhere}
 table.pains tr.leaf td{font-size:.92em;border-bottom-style:dotted}table.pains .leaf-mark{color:var(--muted)}
-table.pains col.c-imp{width:150px}table.pains col.c-bar{width:276px}table.pains col.c-q{width:60px}
-.heat td.cell{text-align:center;font-size:.85em;min-width:64px}.heat th.theme{max-width:160px}
+.heat td.cell{text-align:center;font-size:.85em;min-width:64px;white-space:nowrap}
+.heat th.theme{min-width:11em;max-width:22em;overflow-wrap:anywhere}.heat tr.other th,.heat tr.other td{font-style:italic;border-top:2px solid var(--line)}
+details.more{color:var(--muted);font-size:.85em;margin:4px 0 0}details.more summary{cursor:pointer}
+svg .nil{fill:var(--muted);opacity:.6}
 .badge{display:inline-block;border-radius:10px;padding:0 8px;font-size:.78em;background:#eef2f8;color:var(--accent);margin-left:6px}
 .badge.spike{background:#fdecea;color:var(--bad)}.badge.new{background:#e9f7ef;color:var(--good)}
 .methods{color:#333;font-size:.9em}.methods code{font-size:.95em}
 .empty{color:var(--muted);font-style:italic}
-@media print{body{max-width:none;padding:0;font-size:11pt}h2{break-after:avoid}
-section,.card,tr{break-inside:avoid}a{color:inherit;text-decoration:none}
-*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
+@media (max-width:1000px){body{padding:16px}
+table.pains{min-width:calc(388px + 14em)}table.pains col.c-bar{width:0}
+table.pains th:nth-child(6),table.pains td:nth-child(6){padding:0;font-size:0;border-left:0;border-right:0}
+table.pains td:nth-child(6) svg{display:none}table.pains col.c-num{width:72px}}
+@media (max-width:600px){body{padding:10px;font-size:14px}
+table.pains,table.pains tbody,table.pains tr,table.pains td{display:block;width:auto;min-width:0}
+table.pains td:nth-child(6){display:none}table.pains td:nth-child(n+3){display:inline-block;margin-right:12px}
+table.pains colgroup,table.pains thead{display:none}table.pains tr{border-bottom:1px solid var(--line);padding:6px 0}
+table.pains td{border:0;padding:1px 4px;text-align:left;min-width:0}
+table.pains td:nth-child(1)::before{content:"# "}table.pains td:nth-child(3)::before{content:"Records "}
+table.pains td:nth-child(4)::before{content:"Negative "}table.pains td:nth-child(5)::before{content:"Impact [CI] "}
+table.pains td:nth-child(7)::before{content:"q "}table.pains td::before{color:var(--muted);font-size:.85em}}
+@page{margin:12mm}
+@media print{body{max-width:none;padding:0;font-size:10pt;line-height:1.35}
+h2{break-after:avoid;margin-top:16px}h3{break-after:avoid}.card,.kpi,tr{break-inside:avoid}
+thead{display:table-header-group}.scroll{overflow:visible}
+details.more{display:none}table.pains{min-width:0}table.pains col.c-bar{width:0}
+table.pains th:nth-child(6),table.pains td:nth-child(6){padding:0;font-size:0}table.pains td:nth-child(6) svg{display:none}
+table.pains col.c-num{width:64px}table.pains col.c-imp{width:140px}table.pains col.c-q{width:48px}
+.quotes{font-size:.88em}table.pains .quotes li:nth-child(n+3){display:none}
+table.pains .quotes li{display:-webkit-box;-webkit-box-orient:vertical;-webkit-line-clamp:2;overflow:hidden}
+table.pains col.c-rank{width:26px}.heat{font-size:8.5pt}.heat th.theme{min-width:9em}.heat td.cell{min-width:0;padding:3px 4px}
+.cards{grid-template-columns:repeat(2,1fr)}
+a{color:inherit;text-decoration:none}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
 
 
@@ -451,7 +527,10 @@ def _html_kpis(c: dict) -> str:
         m = row["metric"]
         d = row["delta"]
         good = _good_direction(m, c["ces_direction"])
-        if not _isnum(d) or d == 0 or good == 0:
+        if _isnum(d) and round(float(d), _DELTA_DIGITS.get(m, 2)) == 0:
+            d = 0.0  # no change at the shown precision: a neutral marker, never a coloured arrow
+            cls, arrow = "flat", "="
+        elif not _isnum(d) or good == 0:
             cls, arrow = "flat", ("▲" if _isnum(d) and d > 0 else "▼" if _isnum(d) and d < 0 else "")
         else:
             cls = "up-good" if (d > 0) == (good > 0) else "up-bad"
@@ -476,27 +555,29 @@ def _html_pains(c: dict) -> str:
     if not c["pain_sections"]:
         out.append('<p class="empty">No pain-point table in this run.</p></section>')
         return "".join(out)
+    key, title = c.get("impact", ("nps_impact", "NPS impact"))
     vals = []
     for _, g in c["pain_sections"]:
         for r in [*g.to_dict("records"), *(leaf for leaves in g["leaves"] for leaf in leaves)]:
-            vals += [float(r[col]) for col in ("nps_impact", "nps_impact_ci_low", "nps_impact_ci_high")
-                     if _isnum(r.get(col))]
+            vals += [float(r[col]) for col in (key, f"{key}_ci_low", f"{key}_ci_high") if _isnum(r.get(col))]
     lo, hi = (min(vals + [0.0]), max(vals + [0.0])) if vals else (-1.0, 1.0)
     pad = max((hi - lo) * 0.05, 0.5)
     domain = (lo - pad, hi + pad)
-    out.append(f'<p class="sub">Bars: NPS impact in points (NPS of the touchpoint minus NPS without the '
-               f'theme\'s records); whiskers: confidence interval. Axis {domain[0]:.0f} to {domain[1]:.0f}.</p>')
+    what = ("the metric of the touchpoint minus the metric without the records that complain about it"
+            if key.startswith("complaint_") else "the metric of the touchpoint minus the metric without its records")
+    out.append(f'<p class="sub">Bars: {_e(title)} in points ({what}); whiskers: confidence interval. '
+               f'Axis {domain[0]:.0f} to {domain[1]:.0f}.</p>')
     for name, g in c["pain_sections"]:
         title = "All touchpoints" if name == C.ALL_TOUCHPOINTS else name
-        out.append(f'<h3 lang="{_lang(title)}">{_e(title)}</h3><table class="pains">'
+        out.append(f'<h3 lang="{_lang(title)}">{_e(title)}</h3><div class="scroll"><table class="pains">'
                    '<colgroup><col class="c-rank"><col><col class="c-num"><col class="c-num"><col class="c-imp">'
                    '<col class="c-bar"><col class="c-q"></colgroup><thead><tr>'
                    f'<th class="num">#</th><th>{_item_header(g)}</th><th class="num">Records</th><th class="num">Negative</th>'
-                   '<th class="num">NPS impact [CI]</th><th>Impact</th><th class="num">q</th></tr></thead><tbody>')
+                   f'<th class="num">{_e(title)} [CI]</th><th>Impact</th><th class="num">q</th></tr></thead><tbody>')
         for _, r in g.iterrows():
-            out.append(_html_pain_row(r, domain))
-            out += [_html_pain_row(leaf, domain, leaf=True) for leaf in r["leaves"]]
-        out.append("</tbody></table>")
+            out.append(_html_pain_row(r, domain, key=key))
+            out += [_html_pain_row(leaf, domain, key=key, leaf=True) for leaf in r["leaves"]]
+        out.append("</tbody></table></div>")
     out.append("</section>")
     return "".join(out)
 
@@ -506,14 +587,16 @@ def _item_header(section: pd.DataFrame) -> str:
     return "Topic / theme" if any(len(x) for x in section.get("leaves", [])) else "Theme"
 
 
-def _html_pain_row(r: Any, domain: tuple[float, float], *, leaf: bool = False) -> str:
-    """One row of a pain-point table: a topic (or theme) in bold, or a leaf theme beneath it."""
-    ci = (f" [{_num(r.get('nps_impact_ci_low'))}, {_num(r.get('nps_impact_ci_high'))}]"
-          if _isnum(r.get("nps_impact_ci_low")) else "")
+def _html_pain_row(r: Any, domain: tuple[float, float], *, key: str = "nps_impact", leaf: bool = False) -> str:
+    """One row of a pain-point table: a topic (or theme) in bold, or a leaf theme beneath it.
+
+    ``key`` is the impact column shown (with ``_ci_low``, ``_ci_high``, ``_q``)."""
+    ci = (f" [{_num(r.get(f'{key}_ci_low'))}, {_num(r.get(f'{key}_ci_high'))}]"
+          if _isnum(r.get(f"{key}_ci_low")) else "")
     label = r.get("label", "")
     name = f'<span class="leaf-mark">↳ </span>{_e(label)}' if leaf else f"<strong>{_e(label)}</strong>"
-    bar = (_impact_svg(r.get("nps_impact"), r.get("nps_impact_ci_low"), r.get("nps_impact_ci_high"), domain)
-           if _isnum(r.get("nps_impact")) or (not leaf and _isnum(r.get("records"))) else "")
+    bar = (_impact_svg(r.get(key), r.get(f"{key}_ci_low"), r.get(f"{key}_ci_high"), domain)
+           if _isnum(r.get(key)) or (not leaf and _isnum(r.get("records"))) else "")
     row_class = ' class="leaf"' if leaf else ""
     rank = "" if leaf else _e(r.get("rank"))
     return (
@@ -521,9 +604,9 @@ def _html_pain_row(r: Any, domain: tuple[float, float], *, leaf: bool = False) -
         f"<td lang=\"{_lang(label)}\">{name}{_quote_list(r['quote_list'])}</td>"
         f"<td class=\"num\">{_num(r.get('records'), '{:,.0f}')}</td>"
         f"<td class=\"num\">{_pct(r.get('negative_share'))}</td>"
-        f"<td class=\"num\">{_num(r.get('nps_impact'))}{_e(ci)}</td>"
+        f"<td class=\"num\">{_num(r.get(key))}{_e(ci)}</td>"
         f"<td>{bar}</td>"
-        f"<td class=\"num\">{_num(r.get('nps_impact_q'), '{:.3f}')}</td></tr>"
+        f"<td class=\"num\">{_num(r.get(f'{key}_q'), '{:.3f}')}</td></tr>"
     )
 
 
@@ -533,28 +616,45 @@ def _html_heatmap(c: dict) -> str:
     if h.empty:
         out.append('<p class="empty">No themed mentions this week.</p></section>')
         return "".join(out)
+    themes = c["heatmap_themes"]
+    shown, rest = themes[themes["shown"]], themes[~themes["shown"]]
+    order = "negative records" if c.get("heatmap_by", "pain") == "pain" else "records"
     out.append('<p class="sub">Cell: records mentioning the theme (negative share); darker = more negative '
-               'records.</p>')
-    themes = h.groupby([C.THEME, "label"])["records"].sum().sort_values(ascending=False).reset_index()
+               f'records. The {len(shown)} themes with the most {order} this week'
+               + (f'; the other {len(rest)} are summed in the last row.' if len(rest) else '.') + '</p>')
     tps = sorted(h[C.TOUCHPOINT].astype(str).unique())
     neg = (h["records"] * h["negative_share"].fillna(0))
     top = max(float(neg.max()), 1.0)
-    cell = {(str(r[C.TOUCHPOINT]), int(r[C.THEME])): r for _, r in h.iterrows()}
-    out.append('<table class="heat"><thead><tr><th>Theme</th>'
+    cell = {(str(r[C.TOUCHPOINT]), int(r[C.THEME])): (r["records"], r["negative_share"]) for _, r in h.iterrows()}
+    if len(rest):
+        other = h[h[C.THEME].isin(rest[C.THEME])]
+        for tp, g in other.groupby(other[C.TOUCHPOINT].astype(str)):
+            n = float(g["records"].sum())
+            cell[(tp, None)] = (n, float((g["records"] * g["negative_share"].fillna(0)).sum()) / n if n else np.nan)
+    out.append('<div class="scroll"><table class="heat"><thead><tr><th class="theme">Theme</th>'
                + "".join(f'<th class="num" lang="{_lang(t)}">{_e(t)}</th>' for t in tps) + "</tr></thead><tbody>")
-    for _, t in themes.iterrows():
-        row = [f'<th class="theme" lang="{_lang(t["label"])}">{_e(t["label"])}</th>']
+    rows = [(int(t), str(lab), "") for t, lab in zip(shown[C.THEME], shown["label"])]
+    if len(rest):
+        rows.append((None, f"other themes ({len(rest)})", ' class="other"'))
+    for theme, label, cls in rows:
+        row = [f'<th class="theme" lang="{_lang(label)}">{_e(label)}</th>']
         for tp in tps:
-            r = cell.get((tp, int(t[C.THEME])))
-            if r is None:
+            value = cell.get((tp, theme))
+            if value is None:
                 row.append('<td class="cell"></td>')
                 continue
-            alpha = 0.08 + 0.8 * float(r["records"] * (r["negative_share"] or 0)) / top
+            n, share = value
+            alpha = 0.08 + 0.8 * min(float(n * (share if _isnum(share) else 0)) / top, 1.0)
             ink = "#fff" if alpha > 0.55 else "#1d2330"
             row.append(f'<td class="cell" style="background:rgba(192,57,43,{alpha:.2f});color:{ink}">'
-                       f'{int(r["records"])} ({_pct(r["negative_share"])})</td>')
-        out.append("<tr>" + "".join(row) + "</tr>")
-    out.append("</tbody></table></section>")
+                       f'{int(n)} ({_pct(share)})</td>')
+        out.append(f"<tr{cls}>" + "".join(row) + "</tr>")
+    out.append("</tbody></table></div>")
+    if len(rest):
+        names = ", ".join(f'<span lang="{_lang(lab)}">{_e(lab)}</span> ({int(n)})'
+                          for lab, n in zip(rest["label"], rest["records"]))
+        out.append(f'<details class="more"><summary>The other {len(rest)} themes</summary><p>{names}</p></details>')
+    out.append("</section>")
     return "".join(out)
 
 
@@ -664,19 +764,21 @@ def markdown_from_content(c: dict[str, Any]) -> str:
     lines += ["", "## Top pain points"]
     if not c["pain_sections"]:
         lines += ["", "_No pain-point table in this run._"]
+    key, impact_title = c.get("impact", ("nps_impact", "NPS impact"))
     for name, g in c["pain_sections"]:
         title = "All touchpoints" if name == C.ALL_TOUCHPOINTS else name
         lines += ["", f"### {_md(title)}", "",
-                  f"| # | {_item_header(g)} | Records | Negative | NPS impact [CI] | Quote |", "|---:|---|---:|---:|---:|---|"]
+                  f"| # | {_item_header(g)} | Records | Negative | {impact_title} [CI] | Quote |",
+                  "|---:|---|---:|---:|---:|---|"]
         for _, r in g.iterrows():
             for row, leaf in [(r, False), *((x, True) for x in r["leaves"])]:
-                ci = (f" [{_num(row.get('nps_impact_ci_low'))}, {_num(row.get('nps_impact_ci_high'))}]"
-                      if _isnum(row.get("nps_impact_ci_low")) else "")
+                ci = (f" [{_num(row.get(f'{key}_ci_low'))}, {_num(row.get(f'{key}_ci_high'))}]"
+                      if _isnum(row.get(f"{key}_ci_low")) else "")
                 quote = row["quote_list"][0] if row["quote_list"] else ""
                 name = f"↳ {_md(row.get('label', ''))}" if leaf else _md(row.get("label", ""))
                 lines.append(f"| {'' if leaf else _md(row.get('rank'))} | {name} | "
                              f"{_num(row.get('records'), '{:,.0f}')} | {_pct(row.get('negative_share'))} | "
-                             f"{_num(row.get('nps_impact'))}{ci} | {_md(quote)} |")
+                             f"{_num(row.get(key))}{ci} | {_md(quote)} |")
     lines += ["", "## Emerging themes and spikes", ""]
     for _, r in c["new_themes"].iterrows():
         lines.append(f"- **New:** {_md(r['label'])}: {int(r['volume'])} records, negative "

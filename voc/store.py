@@ -47,8 +47,11 @@ LINEAGE_LEVELS = ("theme", "topic")
 """``level`` of a lineage row: the id in ``theme`` is a theme id or a topic id
 (rows of stores written before topics have no level and read as "theme")."""
 
-TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact")
+TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact",
+                 "csat", "csat_impact", "ces", "ces_impact")
 """Metrics of :meth:`Store.trend` (and :func:`voc.trends.metric_trend`)."""
+SCORE_TRENDS = ("nps", "csat", "ces")
+IMPACT_TRENDS = ("nps_impact", "csat_impact", "ces_impact")
 
 FREQS = {"D": "day", "W": "week", "M": "month"}
 
@@ -362,11 +365,23 @@ class Store:
         """Ranked pain points of ``run`` (latest when None), optionally of one
         touchpoint; sorted by touchpoint ("all" first), level (topic rows
         first, see :func:`voc.rank.rank_pain_points`), then rank. Runs stored
-        before topics existed have only theme rows and no ``level`` column."""
+        before topics existed have only theme rows and no ``level`` column.
+
+        A touchpoint the run does not have raises :class:`StoreError` listing
+        the known ones; a run without pain points gives an empty frame with
+        the table's columns.
+        """
         from .rank import LEVELS
 
+        run = run or self.latest_run()
         where, params = ("AND touchpoint = ?", [touchpoint]) if touchpoint is not None else ("", [])
         df = self._snapshot("pain_points", run, where, params)
+        if df.empty and touchpoint is not None:
+            known = self._query("SELECT DISTINCT touchpoint FROM pain_points WHERE run_id = ?", [run])
+            names = sorted(known[C.TOUCHPOINT].dropna().astype(str), key=lambda s: (s != C.ALL_TOUCHPOINTS, s))
+            if names:
+                raise StoreError(f"Unknown touchpoint {touchpoint!r} in run '{run}'. "
+                                 f"Known touchpoints: {', '.join(names)}.")
         level = df["level"].map({lv: i for i, lv in enumerate(LEVELS)}).fillna(len(LEVELS)) \
             if "level" in df.columns else 0
         keys = ["_all", C.TOUCHPOINT, "_lv"] + (["rank"] if "rank" in df.columns else [])
@@ -427,6 +442,16 @@ class Store:
                 target.write_bytes(bytes(data))
             return cls.load(tmp)
 
+    def _csat_satisfied_from(self) -> float:
+        """The CSAT threshold of the latest run's config (4 without runs)."""
+        try:
+            cfg = self.run_info().get("config") or {}
+        except StoreError:
+            return 4
+        if cfg.get("csat_threshold") is not None:
+            return float(cfg["csat_threshold"])
+        return float((cfg.get("csat_scale") or (1, 5))[1] - 1)
+
     def trend(
         self,
         metric: str,
@@ -434,6 +459,7 @@ class Store:
         theme: int | None = None,
         touchpoint: str | None = None,
         freq: str = "W",
+        csat_satisfied_from: float | None = None,
     ) -> pd.DataFrame:
         """One metric per period over every stored record, computed in DuckDB.
 
@@ -444,11 +470,15 @@ class Store:
             :func:`voc.trends.metric_trend`, which computes the same on frames).
         theme : int, optional
             Restrict to records/mentions of this theme (required for
-            ``nps_impact``).
+            ``nps_impact``, ``csat_impact``, ``ces_impact``).
         touchpoint : str, optional
             Restrict to one touchpoint.
         freq : {"W", "D", "M"}
             Period: ISO week (starting Monday), day or month.
+        csat_satisfied_from : float, optional
+            CSAT counts answers >= this as satisfied; by default the latest
+            run's setting (``csat_threshold``, else the top two boxes of
+            ``csat_scale``), 4 without runs.
 
         Returns
         -------
@@ -456,7 +486,10 @@ class Store:
             period (Timestamp of the period start), value, n (the base of
             the value), one row per period that has dated records.
         """
-        sql, params = trend_sql(metric, theme=theme, touchpoint=touchpoint, freq=freq)
+        if csat_satisfied_from is None:
+            csat_satisfied_from = self._csat_satisfied_from() if metric.startswith("csat") else 4
+        sql, params = trend_sql(metric, theme=theme, touchpoint=touchpoint, freq=freq,
+                                csat_satisfied_from=csat_satisfied_from)
         df = self._query(sql, params)
         df["period"] = pd.to_datetime(df["period"])
         df["value"] = df["value"].astype(float)
@@ -464,31 +497,41 @@ class Store:
         return df
 
 
+def _score_sql(score: str, where: str = "", *, csat_satisfied_from: float = 4) -> str:
+    """SQL aggregate of a survey metric (NPS points, CSAT %, mean CES) over ``r``."""
+    f = f" FILTER (WHERE {where})" if where else ""
+    if score == "nps":
+        return (f"100.0 * (avg(CASE WHEN nps >= 9 THEN 1 ELSE 0 END){f} "
+                f"- avg(CASE WHEN nps <= 6 THEN 1 ELSE 0 END){f})")
+    if score == "csat":
+        return f"100.0 * avg(CASE WHEN csat >= {float(csat_satisfied_from)!r} THEN 1.0 ELSE 0.0 END){f}"
+    return f"avg(ces){f}"
+
+
 def trend_sql(metric: str, *, theme: int | None, touchpoint: str | None,
-              freq: str) -> tuple[str, list]:
+              freq: str, csat_satisfied_from: float = 4) -> tuple[str, list]:
     """The SQL of :meth:`Store.trend` (shared with the benchmark)."""
     _check_trend_args(metric, theme, freq)
     unit = FREQS[freq]
     tp = "AND touchpoint = ?" if touchpoint is not None else ""
     params: list = [touchpoint] if touchpoint is not None else []
     has = f"list_contains(themes, {int(theme)})" if theme is not None else "TRUE"
-    base = (f"WITH r AS (SELECT voc_id, nps, themes, date_trunc('{unit}', date) AS period "
+    base = (f"WITH r AS (SELECT voc_id, nps, csat, ces, themes, date_trunc('{unit}', date) AS period "
             f"FROM records WHERE date IS NOT NULL {tp}), "
             "p AS (SELECT DISTINCT period FROM r)")
-    nps_expr = "100.0 * (avg(CASE WHEN nps >= 9 THEN 1 ELSE 0 END) - avg(CASE WHEN nps <= 6 THEN 1 ELSE 0 END))"
+    score = metric.removesuffix("_impact")
+    t = {"csat_satisfied_from": csat_satisfied_from}
     if metric == "volume":
         agg = f"SELECT period, count(*) FILTER (WHERE {has}) AS value, count(*) AS n FROM r GROUP BY period"
-    elif metric == "nps":
-        agg = (f"SELECT period, {nps_expr} AS value, count(*) AS n FROM r "
-               f"WHERE nps IS NOT NULL AND {has} GROUP BY period")
-    elif metric == "nps_impact":
+    elif metric in SCORE_TRENDS:
+        agg = (f"SELECT period, {_score_sql(score, **t)} AS value, count(*) AS n FROM r "
+               f"WHERE {score} IS NOT NULL AND {has} GROUP BY period")
+    elif metric in IMPACT_TRENDS:
         agg = (
-            "SELECT period, all_nps - without_nps AS value, n FROM ("
-            f"SELECT period, {nps_expr} AS all_nps, "
-            "100.0 * (avg(CASE WHEN nps >= 9 THEN 1 ELSE 0 END) FILTER (WHERE NOT "
-            f"{has}) - avg(CASE WHEN nps <= 6 THEN 1 ELSE 0 END) FILTER (WHERE NOT {has})) "
-            f"AS without_nps, count(*) FILTER (WHERE {has}) AS n "
-            "FROM r WHERE nps IS NOT NULL GROUP BY period)"
+            "SELECT period, all_value - without_value AS value, n FROM ("
+            f"SELECT period, {_score_sql(score, **t)} AS all_value, "
+            f"{_score_sql(score, f'NOT {has}', **t)} AS without_value, count(*) FILTER (WHERE {has}) AS n "
+            f"FROM r WHERE {score} IS NOT NULL GROUP BY period)"
         )
     else:
         theme_filter = f"AND theme = {int(theme)}" if theme is not None else ""
@@ -514,8 +557,8 @@ def _check_trend_args(metric: str, theme: Any, freq: str) -> None:
         )
     if freq not in FREQS:
         raise ConfigError(f"Unknown freq {freq!r}. Allowed: {', '.join(FREQS)}.")
-    if metric == "nps_impact" and theme is None:
-        raise ConfigError("Trend metric 'nps_impact' needs a theme: pass theme=<id>.")
+    if metric in IMPACT_TRENDS and theme is None:
+        raise ConfigError(f"Trend metric '{metric}' needs a theme: pass theme=<id>.")
 
 
 # ------------------------------------------------------------------ helpers
@@ -541,6 +584,8 @@ def _run_list(con: Any) -> str:
 
 def _drop_empty(df: pd.DataFrame) -> pd.DataFrame:
     """Drop columns that another run added but this selection never filled."""
+    if df.empty:  # nothing selected: keep every column of the table (its schema)
+        return df.reset_index(drop=True)
     keep = [c for c in df.columns if c == "run_id" or not df[c].isna().all() or c in _ALWAYS]
     return df[keep].reset_index(drop=True)
 

@@ -16,6 +16,10 @@ Definitions (per period, optionally per touchpoint)
 - ``nps_impact``: NPS(all scored records of the period) - NPS(scored records
   of the period that do not mention the theme). Negative: the theme drags
   NPS down.
+- ``csat``, ``csat_impact``: the same for CSAT, the % of answers >=
+  ``csat_satisfied_from`` (default 4, the top two boxes of 1-5).
+- ``ces``, ``ces_impact``: the same for CES, the mean answer (the raw
+  difference: with ``lower_is_easier`` a positive impact is worse).
 
 Spikes (:func:`detect_spikes`)
 ------------------------------
@@ -41,7 +45,9 @@ from . import columns as C
 from .errors import ConfigError, InputError
 
 FREQS = ("D", "W", "M")
-TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact")
+TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact",
+                 "csat", "csat_impact", "ces", "ces_impact")
+_IMPACTS = ("nps_impact", "csat_impact", "ces_impact")
 
 
 def periods(dates: pd.Series, *, freq: str = "W") -> pd.Series:
@@ -110,6 +116,7 @@ def metric_trend(
     theme: int | None = None,
     touchpoint: str | None = None,
     freq: str = "W",
+    csat_satisfied_from: float = 4,
 ) -> pd.DataFrame:
     """One metric per period: the frame twin of :meth:`voc.Store.trend`.
 
@@ -118,9 +125,19 @@ def metric_trend(
     """
     if metric not in TREND_METRICS:
         raise ConfigError(f"Unknown trend metric {metric!r}. Allowed: {', '.join(TREND_METRICS)}.")
-    if metric == "nps_impact" and theme is None:
-        raise ConfigError("Trend metric 'nps_impact' needs a theme: pass theme=<id>.")
+    if metric in _IMPACTS and theme is None:
+        raise ConfigError(f"Trend metric '{metric}' needs a theme: pass theme=<id>.")
     r = _dated(records, freq=freq, touchpoint=touchpoint)
+    score = metric.removesuffix("_impact")
+
+    def value_of(s: pd.Series) -> float:
+        s = pd.to_numeric(s, errors="coerce").astype(float).dropna()
+        if not len(s):
+            return np.nan
+        if score == "nps":
+            return _nps(s)
+        return 100.0 * float((s >= csat_satisfied_from).mean()) if score == "csat" else float(s.mean())
+
     if theme is not None:
         ids = set(mentions.loc[mentions[C.THEME] == theme, C.VOC_ID])
         r["_has"] = r[C.VOC_ID].isin(ids)
@@ -130,14 +147,14 @@ def metric_trend(
     for period, g in r.groupby("period", sort=True):
         if metric == "volume":
             rows.append((period, float(g["_has"].sum()), len(g)))
-        elif metric in ("nps", "nps_impact"):
-            scored = g[g[C.NPS].notna()] if C.NPS in g else g.iloc[:0]
-            if metric == "nps":
+        elif score in C.SCORES:
+            scored = g[g[score].notna()] if score in g else g.iloc[:0]
+            if metric == score:
                 sub = scored[scored["_has"]]
-                rows.append((period, _nps(sub[C.NPS]) if len(sub) else np.nan, len(sub)))
+                rows.append((period, value_of(sub[score]), len(sub)))
             else:
                 rest = scored[~scored["_has"]]
-                value = _nps(scored[C.NPS]) - _nps(rest[C.NPS]) if len(rest) else np.nan
+                value = value_of(scored[score]) - value_of(rest[score]) if len(rest) else np.nan
                 rows.append((period, value, int(scored["_has"].sum())))
         else:
             m = mentions[mentions[C.VOC_ID].isin(g[C.VOC_ID])]
