@@ -60,7 +60,7 @@ from . import columns as C
 from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
-from .pipeline import (MODEL_DIR, Analysis, FrameChecksum, attach_themes, csv_safe, file_checksum,
+from .pipeline import (MODEL_DIR, Analysis, FrameChecksum, attach_themes, csv_safe, file_checksum, load_args,
                        model_embedder, prepare_records, theme_table, versions)
 
 log = logging.getLogger(__name__)
@@ -565,10 +565,12 @@ def run_streaming(
 
             def chunks() -> Iterator[pd.DataFrame]:
                 nonlocal first, n_rejected
-                for chunk in iter_feedback(source, chunk_size=chunk_size, ces_scale=config.ces_scale,
-                                           csat_scale=config.csat_scale, **load_options):
+                for chunk in iter_feedback(source, chunk_size=chunk_size, **load_args(config), **load_options):
                     first = chunk if first is None else first
                     n_rejected += len(chunk.attrs.get("voc_rejects", ()))
+                    for w in chunk.attrs.get("voc_warnings", []):  # once per kind (iter_feedback logged it)
+                        if not any(w.split(":")[0] == seen.split(":")[0] for seen in warnings_):
+                            warnings_.append(w)
                     checksum.add(chunk)
                     records = _prepare(chunk, config, redacted)
                     pending.append(records)
@@ -594,7 +596,7 @@ def run_streaming(
                 if C.DATE in records.columns and records[C.DATE].notna().any():
                     dates += [records[C.DATE].min(), records[C.DATE].max()]
                 if (C.CES in records.columns and records[C.CES].notna().any()
-                        and not config.ces_configured and not warnings_):
+                        and not config.ces_configured and not any(w.startswith("CES scale") for w in warnings_)):
                     warnings_.append(
                         f"CES scale and direction not configured; assumed {config.ces_scale[0]}-"
                         f"{config.ces_scale[1]}, {config.ces_direction.replace('_', ' ')}. "
