@@ -246,7 +246,8 @@ def test_shift_jis_is_suggested_only_when_it_reads_as_japanese(tmp_path):
 
 def test_japanese_utf8_read_as_latin1_warns_of_mojibake(tmp_path, monkeypatch):
     _fake_models(monkeypatch)
-    path = _csv(tmp_path / "ja.csv", "text,nps", [f"{t},{i % 11}" for i, t in enumerate(JA)])
+    rows = [f"{t} {TEXTS[i % 5]},{i % 11}" for i, t in enumerate(JA)]  # English words: the fake embedder needs some
+    path = _csv(tmp_path / "ja.csv", "text,nps", rows)
     df = load_feedback(path, encoding="latin-1")
     assert df[C.TEXT].str.match("[ä-éã]").all()  # what following the old hint gave, silently
     assert len(df.attrs["voc_warnings"]) == 1 and "mojibake: 36 of 36 texts" in df.attrs["voc_warnings"][0]
