@@ -192,7 +192,7 @@ def load_feedback(
         Allowed range of CES and CSAT answers.
     date_format : str or None
         How to read the date column. ``None`` or ``"auto"`` detects one format
-        for the whole column (see :data:`DATE_FORMATS` and docs/io.md);
+        for the whole column (see :func:`_date_order` and docs/io.md);
         ``"dmy"`` / ``"mdy"`` fix the order of numeric day/month dates
         (``03/04/2026``); a ``strptime`` format with ``%`` (``"%d.%m.%Y"``)
         must match every value.
@@ -506,7 +506,7 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
         line = data[: e.start].count(b"\n") + 1
         what = "UTF-8" if encoding is None else encoding
         where = f"first bad byte 0x{data[e.start]:02x} on line {line}"
-        if encoding is None and _mostly_utf8(data):
+        if encoding is None and data[:2] not in (b"\xff\xfe", b"\xfe\xff") and _mostly_utf8(data):
             hint = ("the rest of the file is valid UTF-8, so it is a UTF-8 file with damaged bytes: fix or "
                     f"remove the bad byte(s) on line {line} (no other encoding reads this file correctly).")
         else:
@@ -519,7 +519,8 @@ def _mostly_utf8(data: bytes) -> bool:
     """Whether ``data`` is UTF-8 apart from a few bad bytes (valid multi-byte characters outnumber them)."""
     text = data.decode("utf-8", errors="replace")
     bad = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
-    return sum(not c.isascii() for c in text) - bad > 4 * bad
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return non_ascii - bad > 4 * bad
 
 
 _KANA = re.compile(r"[\u3041-\u30ff]")
@@ -896,7 +897,8 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
     text = text.astype("string").fillna("").astype(str)
     out[C.TEXT] = text
     out[C.HAS_TEXT] = text.str.strip() != ""
-    n_mojibake = int(text.map(looks_like_mojibake).sum()) if not text.empty else 0
+    suspect = text[text.str.contains("[\u0080-\u00ff]", regex=True)]  # every mojibake sign has one
+    n_mojibake = int(suspect.map(looks_like_mojibake).sum()) if len(suspect) else 0
     if n_mojibake:
         warnings.append(mojibake_warning(n_mojibake, int(out[C.HAS_TEXT].sum())))
     out[C.SOURCE_LINE] = pd.Series(lines, dtype="int64")
