@@ -126,7 +126,7 @@ def test_load_feedback_redacts_rejects_in_memory():
 
 def _dates(values, **options):
     df = load_feedback(pd.DataFrame({"text": ["x"] * len(values), "date": values}), **options)
-    return [None if pd.isna(d) else f"{d:%Y-%m-%d %H:%M}" for d in df[C.DATE]], df.attrs["voc_warnings"]
+    return [None if pd.isna(d) else f"{d:%Y-%m-%d %H:%M}" for d in df[C.DATE]], df.attrs.get("voc_warnings", [])
 
 
 def test_one_date_order_per_column_day_first_proven():
@@ -331,7 +331,7 @@ def test_contradictory_merges_are_rejected(tmp_path, merge):
 
 def test_emoji_only_negative_text_is_not_scored_positive(tmp_path):
     from tests.test_sentiment import _write_head
-    from voc.sentiment import EmbeddingHeadScorer, emoji_scores, load_head
+    from voc.sentiment import EmbeddingHeadScorer, load_head
 
     _write_head(tmp_path)
     scorer = EmbeddingHeadScorer("minilm")
@@ -341,6 +341,8 @@ def test_emoji_only_negative_text_is_not_scored_positive(tmp_path):
     out = scorer.score(texts, embeddings=positive)
     assert out["sentiment_label"].tolist() == ["negative", "negative", "positive", "neutral", "neutral", "positive"]
     assert out["sentiment"].iloc[0] == -1.0
+    from voc.sentiment import emoji_scores
+
     assert np.isnan(emoji_scores(["great 😡😡😡"])).all()  # words: the model decides
 
 
