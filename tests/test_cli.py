@@ -66,7 +66,7 @@ def test_non_utf8_suggests_encoding_then_works(run, tmp_path):
     (tmp_path / "in.csv").write_bytes("text\nアプリが落ちる\n".encode("cp932"))
     result = run("validate", "in.csv")
     assert result.exit_code == 2
-    assert result.stderr == ("Error: File 'in.csv' is not valid UTF-8 (first bad byte on line 2); it looks like "
+    assert result.stderr == ("Error: File 'in.csv' is not valid UTF-8 (first bad byte 0x83 on line 2); it looks like "
                              "cp932. Pass --encoding cp932.\n")
     assert run("validate", "in.csv", "--encoding", "cp932").exit_code == 0
 

@@ -280,7 +280,8 @@ def test_non_utf8_file_suggests_encoding(tmp_path, text, encoding, guess):
     with pytest.raises(InputError) as info:
         load_feedback(path)
     line = 2 if encoding == "cp1252" else 3
-    assert str(info.value) == (f"File '{path}' is not valid UTF-8 (first bad byte on line {line}); "
+    byte = text.split("\n")[line - 1].encode(encoding)[[c.isascii() for c in text.split("\n")[line - 1]].index(False)]
+    assert str(info.value) == (f"File '{path}' is not valid UTF-8 (first bad byte 0x{byte:02x} on line {line}); "
                                f"it looks like {guess}. Pass encoding='{guess}'.")
     assert load_feedback(path, encoding=guess)[C.TEXT].tolist()[-1] == text.split("\n")[-2]
 

@@ -8,6 +8,7 @@ becomes ``Error: <message>`` on stderr with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Callable
 
@@ -22,7 +23,7 @@ INPUT_OPTION_NAMES = ("text_col", "id_col", "date_col", "touchpoint_col", "chann
 
 
 _FLAGS = {name: "--" + name.replace("_", "-") for name in INPUT_OPTION_NAMES + ("ces_scale", "csat_scale")}
-_FLAGS["rejects_path"] = "--rejects"
+_FLAGS.update(rejects_path="--rejects", date_format="--date-format")
 _KWARG = re.compile(r"\b(" + "|".join(_FLAGS) + r")=(?:'([^'\s]*)'|\((\w+), (\w+)\))?")
 
 
@@ -38,26 +39,49 @@ def as_flags(message: str) -> str:
         return " ".join([_FLAGS[m[1]], *values])
 
     return _KWARG.sub(flag, message)
+_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), so printed data cannot drive the terminal.
+
+    Customer data reaches the terminal in touchpoint names, labels and the
+    bad values quoted in error messages; an ANSI/OSC escape sequence there
+    could recolour, retitle or rewrite the screen. C0 and C1 control
+    characters (except the newline), DEL and the bidirectional overrides
+    (U+202A-U+202E, U+2066-U+2069) are printed as Python-style escapes.
+    """
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def echo(text: str, *, err: bool = False) -> None:
+    """``click.echo`` through :func:`terminal_safe`: the CLI's only way to print."""
+    click.echo(terminal_safe(text), err=err)
+
+
+class _WarningFormatter(logging.Formatter):
+    """Library warnings as the CLI prints them: flags for keyword arguments, control characters escaped."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_safe(as_flags(super().format(record)))
 
 
 class VocGroup(click.Group):
     """A click group that turns any VocError into a one-line error, exit code 2."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        import logging
-
         # the library's warnings (a column that does not fit its scale, ...) go to stderr
         # as they happen, before the long stages
         handler = logging.StreamHandler()
         handler.setLevel(logging.WARNING)
-        handler.setFormatter(logging.Formatter("Warning: %(message)s"))
+        handler.setFormatter(_WarningFormatter("Warning: %(message)s"))
         logger = logging.getLogger("voc")
         logger.addHandler(handler)
         try:
             return super().invoke(ctx)
         except VocError as e:
             message = as_flags(" ".join(str(e).split("\n")))
-            click.echo(f"Error: {message}", err=True)
+            echo(f"Error: {message}", err=True)
             ctx.exit(2)
         finally:
             logger.removeHandler(handler)
@@ -81,6 +105,9 @@ def input_options(func: Callable) -> Callable:
                      help="Rows with bad values: fail, or skip them into the rejects table."),
         click.option("--rejects", "rejects_path", type=click.Path(dir_okay=False), metavar="PATH",
                      help="Write the problem rows (line, reason, fields) to this CSV."),
+        click.option("--date-format", metavar="FORMAT",
+                     help="Dates: auto (one format detected per column, the default), dmy or mdy (order of "
+                          "03/04/2026), or a strptime format such as %d.%m.%Y."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -100,12 +127,15 @@ def load_kwargs(options: dict[str, Any], *, scales: bool = True) -> dict[str, An
     """The :func:`voc.io.load_feedback` keyword arguments among click ``options``.
 
     ``scales=False`` leaves out ``ces_scale``/``csat_scale`` (for commands that
-    pass them through a :class:`~voc.config.Config` instead).
+    pass them through a :class:`~voc.config.Config` instead); the same holds
+    for ``date_format``.
     """
     kwargs = {k: options[k] for k in INPUT_OPTION_NAMES if options.get(k) is not None}
     for name in ("ces_scale", "csat_scale") if scales else ():
         if options.get(name):
             kwargs[name] = tuple(options[name])
+    if scales and options.get("date_format") is not None:
+        kwargs["date_format"] = options["date_format"]
     return kwargs
 
 
@@ -124,7 +154,7 @@ def validate(input: str, **options: Any) -> None:
     from .io import validate_feedback
 
     report = validate_feedback(input, **load_kwargs(options))
-    click.echo(report.summary())
+    echo(report.summary())
 
 
 def analysis_options(func: Callable) -> Callable:
@@ -186,6 +216,7 @@ def build_config(options: dict[str, Any]) -> Any:
         "batch_date": options.pop("batch_date", None),
         "ces_scale": tuple(options.pop("ces_scale", None) or ()) or None,
         "csat_scale": tuple(options.pop("csat_scale", None) or ()) or None,
+        "date_format": options.pop("date_format", None),
     }
     return config.replace(**fields)
 
@@ -249,12 +280,12 @@ def run(input: str, out_dir: str | None, store: str | None, report_dir: str | No
         analysis = run_store(input, store, config=config, out_dir=out_dir, report_dir=report_dir,
                              progress=progress, **load_kwargs(options, scales=False))
         if analysis is None:
-            click.echo(f"No new records: the store '{store}' already holds every record of {input}.")
+            echo(f"No new records: the store '{store}' already holds every record of {input}.")
             return
     if not quiet:
-        click.echo(summary_text(analysis, out_dir or store, top=top))
+        echo(summary_text(analysis, out_dir or store, top=top))
         if report_dir is not None:
-            click.echo(f"Wrote {report_dir}/report.html and {report_dir}/report.md")
+            echo(f"Wrote {report_dir}/report.html and {report_dir}/report.md")
 
 
 @main.command()
@@ -267,7 +298,7 @@ def report(store: str, week: str | None, out_dir: str) -> None:
     from .report import write_report
 
     paths = write_report(store, out_dir, week=week)
-    click.echo(f"Wrote {paths['html']} and {paths['md']}")
+    echo(f"Wrote {paths['html']} and {paths['md']}")
 
 
 @main.command()
@@ -282,10 +313,10 @@ def demo(out_dir: str, top: int, quiet: bool) -> None:
 
     analysis, steps = run_demo(out_dir, progress=P.wanted(quiet))
     for step in steps:
-        click.echo(f"weeks {step['weeks']:>4}: dump {step['dump_records']:>4} records, "
-                   f"{step['new_records']:>4} new, emerging themes: {emerging_text(step['emerging_themes'])}")
-    click.echo(summary_text(analysis, out_dir, top=top))
-    click.echo(f"Wrote {out_dir}/report.html and {out_dir}/report.md (open the HTML in a browser).")
+        echo(f"weeks {step['weeks']:>4}: dump {step['dump_records']:>4} records, "
+             f"{step['new_records']:>4} new, emerging themes: {emerging_text(step['emerging_themes'])}")
+    echo(summary_text(analysis, out_dir, top=top))
+    echo(f"Wrote {out_dir}/report.html and {out_dir}/report.md (open the HTML in a browser).")
 
 
 IMPACT_METRICS = (("nps", "NPS", "+.1f"), ("csat", "CSAT", "+.1f"), ("ces", "CES", "+.2f"))

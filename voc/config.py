@@ -78,6 +78,11 @@ class Config:
     redact_patterns : dict or None
         Extra ``{name: regex}`` patterns to redact (implies nothing unless
         ``redact`` is on).
+    date_format : str or None
+        How the date column is read (see :func:`voc.io.load_feedback`):
+        ``None`` (or ``"auto"``) detects one format for the column, ``"dmy"``
+        / ``"mdy"`` fix the order of numeric day/month dates, a ``strptime``
+        format (``"%d.%m.%Y"``) must match every value.
     batch_date : str or None
         ``YYYY-MM-DD``: the date of this batch, given to every record without
         a date (no date column, or an empty cell), so that an undated dump
@@ -105,6 +110,7 @@ class Config:
     redact: bool = False
     redact_patterns: dict[str, str] | None = None
     batch_date: str | None = None
+    date_format: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -125,6 +131,13 @@ class Config:
             raise ConfigError(f"Config 'split_polarity' must be a share in (0, 0.5] or None. Got {v!r}.")
         if not 0.5 <= self.confidence < 1:
             raise ConfigError(f"Config 'confidence' must be in [0.5, 1). Got {self.confidence!r}.")
+        if self.date_format is not None and not (
+            isinstance(self.date_format, str) and (self.date_format in ("auto", "dmy", "mdy") or "%" in self.date_format)
+        ):
+            raise ConfigError(
+                f"Config 'date_format' must be auto, dmy, mdy or a strptime format such as '%d.%m.%Y'. "
+                f"Got {self.date_format!r}."
+            )
         for name in ("csat_scale", "ces_scale"):
             lo_hi = tuple(getattr(self, name))
             if len(lo_hi) != 2 or not all(isinstance(v, int) for v in lo_hi) or lo_hi[0] >= lo_hi[1]:

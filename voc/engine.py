@@ -62,7 +62,7 @@ from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
 from .pipeline import (MODEL_DIR, TOPICS_FILE, Analysis, FrameChecksum, attach_themes, csv_safe,
-                       file_checksum, model_embedder, prepare_records, theme_table,
+                       file_checksum, load_args, model_embedder, prepare_records, theme_table,
                        topic_table, versions)
 
 log = logging.getLogger(__name__)
@@ -573,10 +573,12 @@ def run_streaming(
 
             def chunks() -> Iterator[pd.DataFrame]:
                 nonlocal first, n_rejected
-                for chunk in iter_feedback(source, chunk_size=chunk_size, ces_scale=config.ces_scale,
-                                           csat_scale=config.csat_scale, **load_options):
+                for chunk in iter_feedback(source, chunk_size=chunk_size, **load_args(config), **load_options):
                     first = chunk if first is None else first
                     n_rejected += len(chunk.attrs.get("voc_rejects", ()))
+                    for w in chunk.attrs.get("voc_warnings", []):  # once per kind (iter_feedback logged it)
+                        if not any(w.split(":")[0] == seen.split(":")[0] for seen in warnings_):
+                            warnings_.append(w)
                     checksum.add(chunk)
                     records = _prepare(chunk, config, redacted)
                     pending.append(records)

@@ -74,6 +74,14 @@ _OPTION = {v: f"{'id' if v == C.VOC_ID else v}_col=" for v in C.MAPPABLE}
 """The keyword argument that maps each column. Messages name keyword arguments
 (``text_col=``, ``on_error='skip'``); the CLI shows them as its flags
 (``--text-col``, ``--on-error skip``), see :func:`voc.cli.as_flags`."""
+MISSING_MARKERS = ("na", "n/a", "n.a.", "n.a", "nan", "null", "none", "-", "--", "—", "?",
+                   "無回答", "該当なし")
+"""Score cells (NPS, CES, CSAT) read as "no answer", after NFKC folding and
+lower-casing: ``NA``, ``N/A``, ``n.a.``, ``NaN``, ``null``, ``None``, ``-``,
+``--``, an em dash, ``?``, 無回答 and 該当なし (full-width forms such as
+``Ｎ／Ａ`` or ``－`` fold to these). Blank cells are missing too. Any other
+value that is not a number is a row problem."""
+
 _VOCAB = {v for k, v in vars(C).items() if k.isupper() and isinstance(v, str)} - {C.ALL_TOUCHPOINTS}
 _SHOW = 5  # line numbers shown in a message
 # The csv module rejects fields over 128 KiB ("field larger than field limit"),
@@ -149,6 +157,9 @@ def load_feedback(
     rejects_path: str | Path | None = None,
     ces_scale: tuple[int, int] = (1, 7),
     csat_scale: tuple[int, int] = (1, 5),
+    date_format: str | None = None,
+    redact_rejects: bool = False,
+    redact_patterns: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Load feedback records into voc's column vocabulary.
 
@@ -177,8 +188,20 @@ def load_feedback(
     rejects_path : path or None
         Also write the problem rows (source_line, reason, raw fields) to this
         CSV, atomically; written whenever given, also when loading fails.
+        Text cells are formula-escaped like the other CSV outputs (see
+        :func:`voc.pipeline.csv_safe`).
     ces_scale, csat_scale : (int, int)
         Allowed range of CES and CSAT answers.
+    date_format : str or None
+        How to read the date column. ``None`` or ``"auto"`` detects one format
+        for the whole column (see :func:`_date_order` and docs/io.md);
+        ``"dmy"`` / ``"mdy"`` fix the order of numeric day/month dates
+        (``03/04/2026``); a ``strptime`` format with ``%`` (``"%d.%m.%Y"``)
+        must match every value.
+    redact_rejects, redact_patterns : bool, dict or None
+        Redact every text field of the rejected rows (``df.attrs`` and the
+        rejects file) with :func:`voc.privacy.redact` and these extra
+        patterns, as ``voc run --redact`` does.
 
     Returns
     -------
@@ -212,14 +235,18 @@ def load_feedback(
     explicit = {C.TEXT: text_col, C.VOC_ID: id_col, C.DATE: date_col, C.TOUCHPOINT: touchpoint_col,
                 C.CHANNEL: channel_col, C.NPS: nps_col, C.CES: ces_col, C.CSAT: csat_col}
     mapping, notes = _resolve_mapping(list(raw.frame.columns), explicit, raw.frame, csat_scale)
-    out, problems = _convert(raw, mapping, id_given=id_col is not None,
-                             ces_scale=ces_scale, csat_scale=csat_scale)
+    date_format = _check_date_format(date_format)
+    out, problems, warnings = _convert(raw, mapping, id_given=id_col is not None, ces_scale=ces_scale,
+                                       csat_scale=csat_scale, date_format=date_format)
+    for w in warnings:
+        logger.warning(w)
 
     bad, reasons = _row_problems(out, problems)
     rejects = _rejects_frame(raw, bad, reasons)
+    if redact_rejects:
+        rejects = _redacted(rejects, redact_patterns)
     if rejects_path is not None:
-        with atomic_path(rejects_path) as tmp:
-            rejects.to_csv(tmp, index=False, encoding="utf-8")
+        _write_rejects(rejects, rejects_path)
     if on_error == "fail" and len(rejects):
         messages = [msg for msg, _, _ in problems]
         if raw.bad:
@@ -230,7 +257,7 @@ def load_feedback(
         logger.info("Skipped %d row(s) with problems (see the rejects table).", len(rejects))
     out = out[~bad].reset_index(drop=True)
     out.attrs = {"voc_mapping": mapping, "voc_mapping_notes": notes, "voc_rejects": Rejects(rejects),
-                 "voc_line_unit": raw.unit, "voc_source": raw.name}
+                 "voc_line_unit": raw.unit, "voc_source": raw.name, "voc_warnings": warnings}
     return out
 
 
@@ -278,28 +305,47 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
                 C.DATE: options.get("date_col"), C.TOUCHPOINT: options.get("touchpoint_col"),
                 C.CHANNEL: options.get("channel_col"), C.NPS: options.get("nps_col"),
                 C.CES: options.get("ces_col"), C.CSAT: options.get("csat_col")}
+    date_format = _check_date_format(options.get("date_format"))
     state: dict = {"ids": set(), "keys": {}}
     mapping: dict[str, str] | None = None
     notes: dict[str, str] = {}
     parts: list[pd.DataFrame] = []
     parsed = 0
+    told: set[str] = set()
 
     def whole_file_error() -> None:
         load_feedback(source, **options)  # raises the whole-file message
         raise InputError(f"Could not read '{source}' in chunks. Use load_feedback instead.")
 
     try:
+        if date_format is None:  # one date order for the whole file: a first pass decides it
+            evidence: Counter = Counter()
+            for raw in _iter_raw(source, options.get("format"), options.get("encoding"), chunk_size):
+                if not raw.frame.empty:
+                    mapping = mapping or _resolve_mapping(list(raw.frame.columns), explicit)
+                    if C.DATE not in mapping:
+                        break
+                    evidence.update(_date_evidence(_as_str(raw.frame[mapping[C.DATE]])))
+            state["date_order"] = _date_order(evidence, date_format)
         for raw in _iter_raw(source, options.get("format"), options.get("encoding"), chunk_size):
             parsed += len(raw.frame)
+            warnings: list[str] = []
             if raw.frame.empty:
                 bad, reasons, out = np.zeros(0, dtype=bool), pd.Series(dtype=object), None
             else:
                 if mapping is None:
                     mapping, notes = _resolve_mapping(list(raw.frame.columns), explicit, raw.frame, csat_scale)
-                out, problems = _convert(raw, mapping, id_given=explicit[C.VOC_ID] is not None,
-                                         ces_scale=ces_scale, csat_scale=csat_scale, state=state)
+                out, problems, warnings = _convert(raw, mapping, id_given=explicit[C.VOC_ID] is not None,
+                                                   ces_scale=ces_scale, csat_scale=csat_scale,
+                                                   date_format=date_format, state=state)
                 bad, reasons = _row_problems(out, problems)
+                for w in warnings:
+                    if w.split(":")[0] not in told:  # once per kind, not once per chunk
+                        told.add(w.split(":")[0])
+                        logger.warning(w)
             rej = _rejects_frame(raw, bad, reasons)
+            if options.get("redact_rejects"):
+                rej = _redacted(rej, options.get("redact_patterns"))
             if len(rej) and on_error == "fail":
                 whole_file_error()
             if len(rej):
@@ -308,7 +354,7 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
                 continue
             out = out[~bad].reset_index(drop=True)
             out.attrs = {"voc_mapping": mapping, "voc_mapping_notes": notes, "voc_rejects": Rejects(rej),
-                         "voc_line_unit": raw.unit, "voc_source": raw.name}
+                         "voc_line_unit": raw.unit, "voc_source": raw.name, "voc_warnings": warnings}
             yield out
     except _NotStreamable:
         whole_file_error()
@@ -320,8 +366,7 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
         rej = pd.concat(parts, ignore_index=True) if parts else _rejects_frame(
             _Raw(pd.DataFrame(), np.zeros(0, dtype=np.int64), "line", ""), np.zeros(0, dtype=bool),
             pd.Series(dtype=object))
-        with atomic_path(options["rejects_path"]) as tmp:
-            rej.astype({C.SOURCE_LINE: "int64"}).to_csv(tmp, index=False, encoding="utf-8")
+        _write_rejects(rej.astype({C.SOURCE_LINE: "int64"}), options["rejects_path"])
 
 
 @dataclass
@@ -340,6 +385,7 @@ class ValidationReport:
     rejects: pd.DataFrame
     line_unit: str = "line"
     mapping_notes: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -364,6 +410,7 @@ class ValidationReport:
         for label, counts in (("Touchpoints", self.touchpoints), ("Channels", self.channels)):
             if counts:
                 out.append(f"{label}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+        out += [f"Warning: {w}" for w in self.warnings]
         if self.ok:
             out.append("Problems: none")
         else:
@@ -398,6 +445,7 @@ def validate_feedback(source: str | Path | pd.DataFrame, **options: Any) -> Vali
         touchpoints=counts(C.TOUCHPOINT), channels=counts(C.CHANNEL),
         with_text=int(df[C.HAS_TEXT].sum()), rejects=rejects(df), line_unit=df.attrs["voc_line_unit"],
         mapping_notes=df.attrs.get("voc_mapping_notes", {}),
+        warnings=list(df.attrs.get("voc_warnings", [])),
     )
 
 
@@ -464,28 +512,49 @@ def _decode(data: bytes, encoding: str | None, name: str) -> str:
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         what = "UTF-8" if encoding is None else encoding
-        guess = _guess_encoding(data)
-        hint = f"it looks like {guess}. Pass encoding='{guess}'." if guess else "pass its encoding with encoding=."
-        raise InputError(f"File '{name}' is not valid {what} (first bad byte on line {line}); {hint}") from None
+        where = f"first bad byte 0x{data[e.start]:02x} on line {line}"
+        if encoding is None and data[:2] not in (b"\xff\xfe", b"\xfe\xff") and _mostly_utf8(data):
+            hint = ("the rest of the file is valid UTF-8, so it is a UTF-8 file with damaged bytes: fix or "
+                    f"remove the bad byte(s) on line {line} (no other encoding reads this file correctly).")
+        else:
+            guess = _guess_encoding(data)
+            hint = f"it looks like {guess}. Pass encoding='{guess}'." if guess else "pass its encoding with encoding=."
+        raise InputError(f"File '{name}' is not valid {what} ({where}); {hint}") from None
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """Whether ``data`` is UTF-8 apart from a few bad bytes (valid multi-byte characters outnumber them)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.decode("utf-8", errors="ignore").count("\ufffd")
+    non_ascii = len(text) - len(text.encode("ascii", errors="ignore"))
+    return non_ascii - bad > 4 * bad
+
+
+_KANA = re.compile(r"[\u3041-\u30ff]")
+_HALF_KANA = re.compile(r"[\uff61-\uff9f]")
+
+
+def _plausible(text: str, japanese: bool) -> bool:
+    """Whether a decoded text reads like text: no mojibake, no control characters, kana for Japanese."""
+    if re.search(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ue000-\uf8ff]", text) or looks_like_mojibake(text):
+        return False
+    if japanese:  # UTF-8 read as Shift_JIS comes out as half-width katakana and rare kanji
+        return bool(_KANA.search(text)) and len(_HALF_KANA.findall(text)) <= len(_KANA.findall(text))
+    return True
+
 
 
 def _guess_encoding(data: bytes) -> str | None:
-    """Best guess of a non-UTF-8 encoding: UTF-16 by BOM, Japanese, then Western."""
+    """An encoding under which ``data`` decodes to plausible text: UTF-16 by BOM, Japanese, then Western."""
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
         return "utf-16"
-    kana = re.compile(r"[\u3041-\u30ff]")
-    for enc in ("cp932", "euc_jp"):
+    for enc in ("cp932", "shift_jis", "euc_jp", "cp1252", "latin-1"):
         try:
-            if kana.search(data.decode(enc)):
-                return enc
+            text = data.decode(enc)
         except UnicodeDecodeError:
-            pass
-    for enc in ("cp1252", "latin-1"):
-        try:
-            data.decode(enc)
+            continue
+        if _plausible(text, japanese=enc not in ("cp1252", "latin-1")):
             return enc
-        except UnicodeDecodeError:
-            pass
     return None
 
 
@@ -962,6 +1031,27 @@ def _as_str(s: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
+def _scores(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Score cells as stripped text (missing markers -> <NA>) and as float numbers (NaN).
+
+    Full-width digits and signs are NFKC-folded to ASCII (``４`` is 4); cells
+    in :data:`MISSING_MARKERS` are missing. A value that is present but not
+    a number comes out as text with a NaN number: a row problem. Works on
+    the distinct values (a score column has few).
+    """
+    text = _as_str(s)
+    codes, uniq = pd.factorize(text)
+    folded = pd.Series(uniq, dtype="string").str.normalize("NFKC").str.strip()
+    missing = (folded.str.lower().isin(MISSING_MARKERS) | (folded == "")).to_numpy(dtype=bool)
+    numbers = _numbers(folded.mask(missing))
+    known = codes >= 0
+    num = np.full(len(text), np.nan)
+    num[known] = numbers[codes[known]]
+    absent = ~known
+    absent[known] = missing[codes[known]]
+    return text.mask(absent), pd.Series(num, index=text.index)
+
+
 def _where(lines: list[int], unit: str = "line") -> str:
     n = len(lines)
     shown = ", ".join(str(x) for x in lines[:_SHOW]) + (", ..." if n > _SHOW else "")
@@ -969,10 +1059,12 @@ def _where(lines: list[int], unit: str = "line") -> str:
 
 
 def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
-             ces_scale: tuple[int, int], csat_scale: tuple[int, int], state: dict | None = None):
-    # ``state`` carries ids and content keys across the chunks of iter_feedback
+             ces_scale: tuple[int, int], csat_scale: tuple[int, int], date_format: str | None = None,
+             state: dict | None = None):
+    # ``state`` carries ids, content keys and the date order across the chunks of iter_feedback
     frame, lines = raw.frame, raw.lines
     out: dict[str, Any] = {}
+    warnings: list[str] = []
     problems: list[tuple[str, np.ndarray, str]] = []  # (message, mask, reason)
 
     def problem(mask: pd.Series, reason: str, message, values: pd.Series) -> None:
@@ -987,6 +1079,10 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
     text = text.astype("string").fillna("").astype(str)
     out[C.TEXT] = text
     out[C.HAS_TEXT] = text.str.strip() != ""
+    suspect = text[text.str.contains("[\u0080-\u00ff]", regex=True)]  # every mojibake sign has one
+    n_mojibake = int(suspect.map(looks_like_mojibake).sum()) if len(suspect) else 0
+    if n_mojibake:
+        warnings.append(mojibake_warning(n_mojibake, int(out[C.HAS_TEXT].sum())))
     out[C.SOURCE_LINE] = pd.Series(lines, dtype="int64")
 
     if C.DATE in mapping:
@@ -996,14 +1092,25 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
             dates = src.dt.tz_convert("UTC").dt.tz_localize(None) if src.dt.tz is not None else src
         else:
             s = _as_str(src)
-            dates = pd.to_datetime(s, errors="coerce", utc=True, format="ISO8601")
-            retry = s.notna() & dates.isna()
-            if retry.any():
-                dates[retry] = pd.to_datetime(s[retry], errors="coerce", utc=True, format="mixed")
-            dates = dates.dt.tz_localize(None)
-            problem(s.notna() & dates.isna(), f"unparseable date in '{col}'",
-                    lambda where, example: f"Unparseable dates in column '{col}': {where}, e.g. '{example}'. Use ISO dates "
-                    f"like 2026-09-07, map another column with date_col=, or pass on_error='skip'.", s)
+            order = (state or {}).get("date_order") or _date_order(_date_evidence(s), date_format)
+            dates, contradicts = _parse_dates(s, order, date_format)
+            if order.get("warning"):
+                warnings.append(order["warning"].format(col=col))
+            if date_format and "%" in date_format:
+                problem(s.notna() & dates.isna(), f"date not in date_format in '{col}'",
+                        lambda where, example: f"Dates in column '{col}' do not match date_format="
+                        f"{date_format!r}: {where}, e.g. '{example}'. Fix the values or the format, or pass "
+                        f"on_error='skip'.", s)
+            else:
+                problem(contradicts, f"date contradicts the column's {order['name']} format in '{col}'",
+                        lambda where, example: f"Dates in column '{col}' contradict the column's format "
+                        f"{order['name']} ({order['why']}): {where}, e.g. '{example}'. Fix those values, set "
+                        f"date_format='dmy', date_format='mdy' or a format such as date_format='%d/%m/%Y', or pass "
+                        f"on_error='skip'.", s)
+                problem(s.notna() & dates.isna() & ~contradicts, f"unparseable date in '{col}'",
+                        lambda where, example: f"Unparseable dates in column '{col}': {where}, e.g. '{example}'. Use ISO "
+                        f"dates like 2026-09-07, map another column with date_col=, or pass on_error='skip'.", s)
+
         out[C.DATE] = dates
 
     for vocab in (C.TOUCHPOINT, C.CHANNEL):
@@ -1012,9 +1119,8 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
 
     if C.NPS in mapping:
         col = mapping[C.NPS]
-        s = _as_str(frame[col])
-        num = pd.to_numeric(s, errors="coerce")
-        ok = num.notna() & (num % 1 == 0) & num.between(0, 10)
+        s, num = _scores(frame[col])
+        ok = (num.notna() & (num % 1 == 0) & num.between(0, 10)).fillna(False)
         problem(s.notna() & ~ok, f"NPS not an integer 0..10 in '{col}'",
                 lambda where, example: f"NPS must be an integer 0..10 in column '{col}': {where}, e.g. '{example}'. Fix the "
                 f"values, map another column with nps_col=, or pass on_error='skip'.", s)
@@ -1023,9 +1129,8 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
     for vocab, scale, name in ((C.CES, ces_scale, "CES"), (C.CSAT, csat_scale, "CSAT")):
         if vocab in mapping:
             col = mapping[vocab]
-            s = _as_str(frame[col])
-            num = pd.to_numeric(s, errors="coerce")
-            ok = num.between(*scale)
+            s, num = _scores(frame[col])
+            ok = (num.notna() & num.between(*scale)).fillna(False)
             lo, hi = scale
             problem(s.notna() & ~ok, f"{name} outside {lo}..{hi} in '{col}'",
                     lambda where, example: f"{name} must be a number on the scale {lo}..{hi} in column '{col}': {where}, "
@@ -1060,7 +1165,166 @@ def _convert(raw: _Raw, mapping: dict[str, str], *, id_given: bool,
             extra[name] = frame[col].to_numpy()
     if extra:
         result = pd.concat([result, pd.DataFrame(extra, index=result.index)], axis=1)
-    return result, problems
+    return result, problems, warnings
+
+
+# --------------------------------------------------------------------------- dates
+
+DATE_ORDERS = ("dmy", "mdy")
+"""Orders of numeric day/month dates (``03/04/2026``) that ``date_format`` can fix."""
+_ORDER_NAMES = {"dmy": "day first (DD/MM/YYYY)", "mdy": "month first (MM/DD/YYYY)"}
+_JA_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日(?:\s*[(（][月火水木金土日]\s*[)）])?")
+_JA_TIME = re.compile(r"(\d{1,2})\s*時(?:\s*(\d{1,2})\s*分)?(?:\s*(\d{1,2})\s*秒)?")
+_YEAR_FIRST = r"^(\d{4})([./-])(\d{1,2})\2(\d{1,2})(?=$|[ T,])(.*)$"
+_DAY_MONTH = r"^(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[ T,])(.*)$"
+
+
+def _check_date_format(date_format: Any) -> str | None:
+    """``None`` for automatic detection, else the order or strptime format."""
+    if date_format is None or date_format == "auto":
+        return None
+    if not isinstance(date_format, str) or (date_format not in DATE_ORDERS and "%" not in date_format):
+        raise ConfigError(f"date_format must be auto, dmy, mdy or a strptime format such as '%d.%m.%Y'. "
+                          f"Got {date_format!r}. Use date_format='dmy', date_format='mdy' or date_format='auto'.")
+    return date_format
+
+
+def _date_text(s: pd.Series) -> pd.Series:
+    """Dates as ASCII text: NFKC-folded, Japanese 年月日 / 時分秒 written as 2026-9-7 10:30:00."""
+    t = s.str.normalize("NFKC").str.strip()
+    ja = t.str.contains("年|時", regex=True, na=False)
+    if ja.any():
+        t = t.where(~ja, t[ja].str.replace(_JA_DATE, r"\1-\2-\3", regex=True).str.replace(
+            _JA_TIME, lambda m: f" {int(m[1]):02d}:{int(m[2] or 0):02d}:{int(m[3] or 0):02d}", regex=True))
+    return t.str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def _numbers(s: pd.Series) -> np.ndarray:
+    """Digit strings as floats (missing -> NaN)."""
+    return pd.to_numeric(s, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _date_evidence(s: pd.Series) -> Counter:
+    """What the distinct numeric day/month values of a date column prove about their order."""
+    u = pd.Series(s.dropna().unique(), dtype=object)
+    u = u[pd.to_datetime(u, format="ISO8601", errors="coerce", utc=True).isna().to_numpy()]  # ISO: year first
+    parts = _date_text(u.astype("string")).str.extract(_DAY_MONTH)
+    first, second = _numbers(parts[0]), _numbers(parts[2])
+    ev: Counter = Counter()
+    ev["dmy"] = int(((first > 12) & (second <= 12)).sum())
+    ev["mdy"] = int(((second > 12) & (first <= 12)).sum())
+    ev["ambiguous"] = int(((first <= 12) & (second <= 12)).sum())
+    ev["dots"] = int((parts[1] == ".").sum())
+    ev["numeric"] = int(parts[0].notna().sum())
+    return ev
+
+
+def _date_order(ev: Counter, date_format: str | None) -> dict:
+    """The order of a column's numeric day/month dates: given, proven by its values, or the default.
+
+    A value whose first number is over 12 proves day first, one whose second
+    number is over 12 month first; the order with more proof wins (values of
+    the other order are then row problems). Without proof the default is day
+    first when every such value uses dots (``07.09.2026``), else month first,
+    with a warning.
+    """
+    if date_format in DATE_ORDERS:
+        return {"order": date_format, "name": _ORDER_NAMES[date_format], "why": "set by date_format="}
+    if ev["dmy"] or ev["mdy"]:
+        order = "dmy" if ev["dmy"] >= ev["mdy"] else "mdy"
+        first = "first" if order == "dmy" else "second"
+        why = f"{ev[order]} value(s) have a {first} number over 12"
+        return {"order": order, "name": _ORDER_NAMES[order], "why": why}
+    order = "dmy" if ev["numeric"] and ev["dots"] == ev["numeric"] else "mdy"
+    why = "the default for " + ("dotted dates" if order == "dmy" else "dates with / or -")
+    out = {"order": order, "name": _ORDER_NAMES[order], "why": why}
+    if ev["ambiguous"]:
+        out["warning"] = (f"Dates in column '{{col}}' are ambiguous: {ev['ambiguous']} value(s) such as 03/04/2026 "
+                          f"could be day or month first; read as {out['name']}, {why}. Set "
+                          f"date_format='dmy' or date_format='mdy' to decide.")
+    return out
+
+
+def _parse_dates(s: pd.Series, order: dict, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
+    """Parse a date column with one format; also the values that contradict ``order``.
+
+    Returns naive UTC timestamps (time-zone-aware values are converted to
+    UTC; naive values are kept as written) and a mask of the numeric
+    day/month values impossible in ``order`` (e.g. ``04/13/2026`` day first).
+    Parses each distinct value once.
+    """
+    codes, uniq = pd.factorize(s)
+    dates_u, contra_u = _parse_distinct_dates(pd.Series(uniq, dtype=object), order, date_format)
+    known = codes >= 0
+    dates = pd.Series(pd.NaT, index=s.index, dtype=dates_u.dtype)
+    dates[known] = dates_u.to_numpy()[codes[known]]
+    contradicts = np.zeros(len(s), dtype=bool)
+    contradicts[known] = contra_u[codes[known]]
+    return dates, contradicts
+
+
+def _parse_distinct_dates(u: pd.Series, order: dict, date_format: str | None) -> tuple[pd.Series, np.ndarray]:
+    contradicts = np.zeros(len(u), dtype=bool)
+    if date_format and "%" in date_format:
+        dates = pd.to_datetime(_date_text(u.astype("string")), format=date_format, errors="coerce", utc=True)
+        return dates.dt.tz_localize(None), contradicts
+    dates = pd.to_datetime(u, format="ISO8601", errors="coerce", utc=True).dt.tz_localize(None)  # common, fast
+    other = dates.isna().to_numpy()
+    if other.any():
+        parsed, contradicts[other] = _parse_other_dates(u[other], order)
+        dates[other] = parsed.dt.tz_localize(None).to_numpy()
+    return dates, contradicts
+
+
+def _parse_other_dates(u: pd.Series, order: dict) -> tuple[pd.Series, np.ndarray]:
+    """Dates that are not ISO 8601 as written: full-width, Japanese, year-first, numeric day/month, textual."""
+    t = _date_text(u.astype("string"))
+    iso = t.astype(object)
+    ymd, dm = t.str.extract(_YEAR_FIRST), t.str.extract(_DAY_MONTH)
+    a, b, year = _numbers(dm[0]), _numbers(dm[2]), _numbers(dm[3])
+    day, month = (a, b) if order["order"] == "dmy" else (b, a)
+    year = np.where(year >= 100, year, year + np.where(year < 69, 2000, 1900))
+    contradicts = (month > 12) & (day <= 12)
+    for parts, (y, m, d) in ((ymd, (_numbers(ymd[0]), _numbers(ymd[2]), _numbers(ymd[3]))),
+                             (dm, (year, month, day))):
+        hit = parts[0].notna().to_numpy() & (m <= 12)
+        if hit.any():
+            rest = parts.loc[hit, 4].str.lstrip(",").str.rstrip().astype(object).to_numpy()
+            iso[hit] = [f"{yy:04.0f}-{mm:02.0f}-{dd:02.0f}{r}" for yy, mm, dd, r in zip(y[hit], m[hit], d[hit], rest)]
+    dates = pd.to_datetime(iso, errors="coerce", utc=True, format="ISO8601")
+    retry = (iso.notna() & dates.isna() & ymd[0].isna() & dm[0].isna()).to_numpy()
+    if retry.any():  # other common forms ("Sep 7, 2026", "7 September 2026"): never numeric day/month
+        dates[retry] = pd.to_datetime(iso[retry], errors="coerce", utc=True, format="mixed")
+    dates[contradicts] = pd.NaT
+    return dates, contradicts
+
+
+# --------------------------------------------------------------------------- mojibake
+
+_MOJIBAKE = re.compile(
+    "[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc"
+    "\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122]|[\u0080-\u009f]"
+)
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """Whether ``text`` looks like UTF-8 decoded as latin-1 or cp1252.
+
+    Such text shows a lead byte read as ``Â``..``ô`` followed by a
+    continuation byte read as ``\x80``..``¿`` or a cp1252 sign (``ã\x82«``,
+    ``ã‚«``, ``Ã©``), or C1 control characters. Two such signs (or one C1
+    control) mark a text: one accented letter before a dash is not enough.
+    """
+    if text.isascii():
+        return False
+    signs = _MOJIBAKE.findall(text)
+    return len(signs) >= 2 or any("\u0080" <= c <= "\u009f" for c in signs)
+
+
+def mojibake_warning(n: int, n_texts: int) -> str:
+    """The run warning for ``n`` texts that look like mojibake."""
+    return (f"Texts look like mojibake: {n} of {n_texts} texts look like UTF-8 read as latin-1/cp1252 "
+            f"(such as 'ã\\x82«' or 'Ã©'). If the file is UTF-8, read it without encoding=.")
 
 
 def _content_ids(df: pd.DataFrame, seen: dict | None = None) -> pd.Series:
@@ -1113,6 +1377,27 @@ def _rejects_frame(raw: _Raw, bad: np.ndarray, reasons: pd.Series) -> pd.DataFra
     rej = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     rej = rej.sort_values(C.SOURCE_LINE, kind="stable").reset_index(drop=True)
     return rej.astype({C.SOURCE_LINE: "int64"})
+
+
+def _redacted(rejects: pd.DataFrame, patterns: dict[str, str] | None) -> pd.DataFrame:
+    """The rejects with every text field (not ``source_line``) redacted."""
+    if rejects.empty:
+        return rejects
+    from .privacy import redact
+
+    out = rejects.copy()
+    for col in out.columns:
+        if col != C.SOURCE_LINE and (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
+            out[col], _ = redact(out[col].astype(object), patterns=patterns)
+    return out
+
+
+def _write_rejects(rejects: pd.DataFrame, path: str | Path) -> None:
+    """Write the rejects CSV atomically, formula-escaped like every voc CSV."""
+    from .pipeline import csv_safe
+
+    with atomic_path(path) as tmp:
+        csv_safe(rejects).to_csv(tmp, index=False, encoding="utf-8")
 
 
 def _scale(name: str, value: Any) -> tuple[int, int]:

@@ -133,22 +133,25 @@ class Analysis:
         return cls(
             records=pd.read_parquet(out_dir / "records.parquet"),
             mentions=pd.read_parquet(out_dir / "mentions.parquet"),
-            themes=pd.read_csv(out_dir / "themes.csv", keep_default_na=False, na_values=[""]),
-            touchpoints=pd.read_csv(out_dir / "touchpoints.csv", keep_default_na=False, na_values=[""]),
+            themes=_read_safe_csv(out_dir / "themes.csv"),
+            touchpoints=_read_safe_csv(out_dir / "touchpoints.csv"),
             pain_points=_read_pain_points(out_dir / "pain_points.csv"),
             run=json.loads((out_dir / "run.json").read_text(encoding="utf-8")),
             model=model,
-            topics=(pd.read_csv(out_dir / TOPICS_FILE, keep_default_na=False, na_values=[""])
+            topics=(_read_safe_csv(out_dir / TOPICS_FILE)
                     if (out_dir / TOPICS_FILE).exists() else None),
         )
 
 
 def _read_pain_points(path: Path) -> pd.DataFrame:
     """``pain_points.csv``; ``theme`` stays an integer (<NA> on topic rows)."""
-    pp = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    pp = _read_safe_csv(path)
     if C.THEME in pp:
         pp[C.THEME] = pp[C.THEME].astype("Int64")
     return pp
+
+
+_FORMULA = "[=+\\-@\t\r\x00]"  # characters a spreadsheet formula starts with
 
 
 def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -156,16 +159,33 @@ def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
 
     A cell starting with ``=``, ``+``, ``-``, ``@``, tab, carriage return or NUL is
     prefixed with a single quote, as OWASP recommends, so a spreadsheet shows
-    it as text instead of running it. Numbers are left alone.
+    it as text instead of running it. Numbers are left alone. A cell that
+    already starts with quotes before such a character gets one more, so
+    :func:`csv_unsafe` can remove exactly one and give back the original.
     """
+    return _map_text_cells(df, f"^'*{_FORMULA}", lambda s: "'" + s)
+
+
+def csv_unsafe(df: pd.DataFrame) -> pd.DataFrame:
+    """Undo :func:`csv_safe`: drop the ``'`` it put before a formula start."""
+    return _map_text_cells(df, f"^'+{_FORMULA}", lambda s: s.str.slice(1))
+
+
+def _map_text_cells(df: pd.DataFrame, pattern: str, change) -> pd.DataFrame:
     out = df.copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
             s = out[col]
-            mask = s.notna() & s.astype(str).str.match(r"^[=+\-@\t\r\x00]")
+            text = s.astype(str)
+            mask = s.notna() & text.str.match(pattern)
             if mask.any():
-                out[col] = s.where(~mask, "'" + s.astype(str))
+                out[col] = s.where(~mask, change(text))
     return out
+
+
+def _read_safe_csv(path: Path) -> pd.DataFrame:
+    """Read a CSV written through :func:`csv_safe`, as it was before."""
+    return csv_unsafe(pd.read_csv(path, keep_default_na=False, na_values=[""]))
 
 
 class _Timer:
@@ -248,6 +268,7 @@ def analyze(
                 "Set ces_scale/ces_direction (--ces-scale, --ces-direction) to make it explicit."
             )
             log.warning(warnings_[-1])
+        warnings_ += df.attrs.get("voc_warnings", [])  # the loader's (dates, mojibake); it logged them
         from .survey import scale_warnings
 
         for message in scale_warnings(records, config=config, mapping=df.attrs.get("voc_mapping")):
@@ -603,28 +624,22 @@ def _source_name(source: Any) -> str:
 
 
 def load_for_run(source: Any, *, config: Config, **load_options: Any) -> pd.DataFrame:
-    """:func:`voc.load_feedback` with the run's scales, and redacted rejects.
+    """:func:`voc.load_feedback` with the run's scales, date format and redaction.
 
-    With ``config.redact`` the rejects file must not leak what the run
-    redacts: it is written here, after redacting every text field of the
-    rejected rows, and only when the load succeeds (with ``--on-error skip``);
-    a failing load then writes no rejects file.
+    With ``config.redact`` the rejected rows (``df.attrs`` and the rejects
+    file, which is written also when the load fails) are redacted too, so the
+    rejects never hold what the run redacts.
     """
-    from .io import load_feedback, rejects
+    from .io import load_feedback
 
-    rejects_path = load_options.pop("rejects_path", None) if config.redact else None
-    df = load_feedback(source, ces_scale=config.ces_scale, csat_scale=config.csat_scale, **load_options)
-    if rejects_path is not None:
-        from ._atomic import atomic_path
-        from .privacy import redact
+    return load_feedback(source, **load_args(config), **load_options)
 
-        frame = rejects(df).copy()
-        for col in frame.columns:
-            if frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col]):
-                frame[col], _ = redact(frame[col].astype(object), patterns=config.redact_patterns)
-        with atomic_path(rejects_path) as tmp:
-            frame.to_csv(tmp, index=False)
-    return df
+
+def load_args(config: Config) -> dict[str, Any]:
+    """The :func:`voc.load_feedback` options a run's config sets (every engine uses these)."""
+    return {"ces_scale": config.ces_scale, "csat_scale": config.csat_scale,
+            "date_format": config.date_format, "redact_rejects": config.redact,
+            "redact_patterns": config.redact_patterns}
 
 
 def file_checksum(path: str | Path) -> str:
@@ -833,7 +848,7 @@ def run_demo(out_dir: str | Path = "voc-demo", *, backfill_weeks: int = 6,
         stale.unlink(missing_ok=True)  # the demo starts from scratch every time
     config = Config(ces_scale=(1, 7), ces_direction="higher_is_easier", ces_configured=True)
     with P.stage(progress, "read", "the shipped sample") as info:
-        df = load_feedback(sample_path(), ces_scale=config.ces_scale, csat_scale=config.csat_scale)
+        df = load_feedback(sample_path(), **load_args(config))
         info["detail"] = f"{len(df):,} records"
     start = df[C.DATE].min().normalize()
     week = ((df[C.DATE] - start).dt.days // 7 + 1).to_numpy()

@@ -104,8 +104,9 @@ def _builtin_regexes() -> dict[str, re.Pattern]:
     email = (
         r"(?<![A-Za-z0-9._%+\-\u00c0-\u024f])"
         r"[A-Za-z0-9_%+\-\u00c0-\u024f](?:[A-Za-z0-9._%+\-\u00c0-\u024f]*[A-Za-z0-9_%+\-\u00c0-\u024f])?"
-        r"@(?:[A-Za-z0-9\u00c0-\u024f](?:[A-Za-z0-9\u00c0-\u024f\-]*[A-Za-z0-9\u00c0-\u024f])?\.)+"
-        r"[A-Za-z]{2,24}(?![A-Za-z0-9\-])"
+        # domain labels may be internationalised (taro@例え.jp): any letter or digit
+        r"@(?:[^\W_](?:[\w\-]*[^\W_])?\.)+"
+        r"(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9\-]{1,59})(?![A-Za-z0-9\-])"
     )
     phone = "|".join(
         [
@@ -127,8 +128,8 @@ def _builtin_regexes() -> dict[str, re.Pattern]:
         rf"(?:[0-9]{{13,19}}|[0-9]{{4}}(?:{cs}[0-9]{{4}}){{3}}(?:{cs}[0-9]{{3}})?"
         rf"|[0-9]{{4}}{cs}[0-9]{{6}}{cs}[0-9]{{4,5}})"
     )
-    url = (
-        r"(?<![A-Za-z0-9])(?:(?:https?|ftp)://|www\.)"
+    url = (  # schemes and hosts are case-insensitive: HTTPS://WWW.X also counts
+        r"(?<![A-Za-z0-9])(?i:(?:https?|ftp)://|www\.)"
         r"[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%]*[A-Za-z0-9\-_~/#@$&*+=%]"
     )
     return {
@@ -216,7 +217,7 @@ _VALIDATORS: dict[str, Callable[[str], tuple[int, int] | None] | None] = {
 }
 _PREFILTER: dict[str, Callable[[str], bool]] = {
     "email": lambda t: "@" in t,
-    "url_token": lambda t: "://" in t or "www." in t,
+    "url_token": lambda t: "://" in t or "www." in t.lower(),
 }
 
 

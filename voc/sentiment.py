@@ -59,6 +59,37 @@ FALLBACK_EMBEDDER = "use-multilingual"
 _JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 
 
+NEGATIVE_EMOJI = "😡😠🤬😤😞😟😢😭😩😫😒😣😖😓😔🙁☹😕👎💔🤮🤢💢😰😱😨🙄😑💩🖕"
+POSITIVE_EMOJI = "😀😃😄😁😆😊🙂😍🥰😘😻🤩😎🥳👍👏🙌💯🎉✨❤💕💖💗💙💚💛🧡💜✅🙏😂🤣"
+"""The emoji lexicon of :func:`emoji_scores`: clearly negative and clearly
+positive emoji (skin tones and variation selectors are ignored)."""
+_EMOJI = re.compile("[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF]")
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
+
+
+def emoji_scores(texts: Sequence[str]) -> np.ndarray:
+    """Sentiment of emoji-only texts from :data:`NEGATIVE_EMOJI` / :data:`POSITIVE_EMOJI`; NaN for others.
+
+    The packaged heads read emoji as unknown tokens and score them (``😡😡😡``
+    came out positive), so a text with at least one emoji and no letter or
+    digit in any script is scored by its emoji instead: ``(positive -
+    negative) / (positive + negative)`` over the emoji of the lexicon, 0
+    (neutral) when it has none of them. Texts with words keep the model's
+    score (``😡 最悪`` is left to the head).
+
+    >>> emoji_scores(["😡😡😡", "👍", "😡👍", "📦", "late 😡"]).tolist()
+    [-1.0, 1.0, 0.0, 0.0, nan]
+    """
+    out = np.full(len(texts), np.nan)
+    for i, text in enumerate(texts):
+        if not _EMOJI.search(text) or _LETTER_OR_DIGIT.search(text):
+            continue
+        neg = sum(c in NEGATIVE_EMOJI for c in text)
+        pos = sum(c in POSITIVE_EMOJI for c in text)
+        out[i] = (pos - neg) / (pos + neg) if pos + neg else 0.0
+    return out
+
+
 @runtime_checkable
 class SentimentScorer(Protocol):
     """What every sentiment scorer provides.
@@ -376,6 +407,11 @@ class EmbeddingHeadScorer:
                 ja_out = EmbeddingHeadScorer(FALLBACK_EMBEDDER).score([t for t, j in zip(texts, ja) if j])
                 out.loc[ja, SENTIMENT] = ja_out[SENTIMENT].to_numpy()  # boolean mask: positional
                 out.loc[ja, SENTIMENT_LABEL] = ja_out[SENTIMENT_LABEL].to_numpy()
+        emoji = emoji_scores(texts)
+        hit = ~np.isnan(emoji)
+        if hit.any():  # emoji-only texts: the lexicon, not the head (see emoji_scores)
+            out.loc[hit, SENTIMENT] = emoji[hit]
+            out.loc[hit, SENTIMENT_LABEL] = label_from_score(emoji[hit], band=head.neutral_band)
         return out
 
 

@@ -1010,6 +1010,18 @@ def _validate_edits(edits: Any, n_themes: int | None, *, source: str, n_topics: 
                 )
             merged_away[t] = ids[0]
         merge.append(ids)
+    for start in merged_away:  # 1 into 0 and 0 into 1 (or a longer loop) says two contradictory things
+        chain, t = [start], merged_away[start]
+        while t in merged_away and t not in chain:
+            chain.append(t)
+            t = merged_away[t]
+        if t in chain:
+            loop = " -> ".join(str(x) for x in chain[chain.index(t):] + [t])
+            raise ConfigError(
+                f"The 'merge' groups in {source} contradict each other: they merge themes in a cycle "
+                f"({loop}, each into the next). List those themes in one group instead, e.g. "
+                f"[{', '.join(str(x) for x in sorted(set(chain[chain.index(t):])))}]."
+            )
     delete = sorted({_theme_id(v, f"{source} 'delete'", n_themes) for v in delete_in})
     rename: dict[int, str] = {}
     for key, label in rename_in.items():
