@@ -531,6 +531,15 @@ def run_incremental(
     Analysis or None
         The analysis of the new records, or None when nothing was new (the
         store is then unchanged).
+
+    Notes
+    -----
+    The whole cycle (which records are new, the stored model, assignment,
+    emerging themes, the write) holds the store's writer lock
+    (:meth:`voc.store.Store.writer_lock`): a concurrent run waits up to the
+    store's ``timeout`` and then runs on the updated store, or fails with a
+    :class:`~voc.errors.StoreError`. Two runs never give one theme id two
+    meanings.
     """
     from .store import Store
 
@@ -540,30 +549,31 @@ def run_incremental(
         from .io import load_feedback
 
         df = load_feedback(df)
-    known = store.known_ids(df[C.VOC_ID])
-    new = df[~df[C.VOC_ID].isin(known)]
-    if new.empty:
-        log.info("no new records: the store already holds all %d", len(df))
-        return None
-    new = new.copy()
-    new.attrs = df.attrs
-    model = store.load_model()
-    if model is not None and not hasattr(model, "embedder_name_"):
-        model.embedder_name_ = None
-    analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
-    if model is None:
-        events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
-                  for t in analysis.themes[C.THEME] if t != C.NOISE]
-    else:
-        events = [{"theme": int(t), "event": "new", "detail": "emerging"}
-                  for t in analysis.run.get("emerging_themes", [])]
-    edits = analysis.model.edits_ if analysis.model is not None else {}
-    events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
-               for dst, *sources in edits.get("merge", []) for src in sources]
-    events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
-               for t in edits.get("delete", [])]
-    analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
-    store.write_run(analysis, lineage=_new_events(store, events))
+    with store.writer_lock():  # no other writer between reading the model and committing
+        known = store.known_ids(df[C.VOC_ID])
+        new = df[~df[C.VOC_ID].isin(known)]
+        if new.empty:
+            log.info("no new records: the store already holds all %d", len(df))
+            return None
+        new = new.copy()
+        new.attrs = df.attrs
+        model = store.load_model()
+        if model is not None and not hasattr(model, "embedder_name_"):
+            model.embedder_name_ = None
+        analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
+        if model is None:
+            events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
+                      for t in analysis.themes[C.THEME] if t != C.NOISE]
+        else:
+            events = [{"theme": int(t), "event": "new", "detail": "emerging"}
+                      for t in analysis.run.get("emerging_themes", [])]
+        edits = analysis.model.edits_ if analysis.model is not None else {}
+        events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
+                   for dst, *sources in edits.get("merge", []) for src in sources]
+        events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
+                   for t in edits.get("delete", [])]
+        analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
+        store.write_run(analysis, lineage=_new_events(store, events))
     return analysis
 
 
