@@ -192,6 +192,7 @@ def analyze(
     from .themes import ThemeModel, load_edits
 
     config = config or Config()
+    edits = load_edits(config.edits) if config.edits else None  # a bad edits file fails before any work
     timer = _Timer()
     warnings_: list[str] = []
 
@@ -211,8 +212,13 @@ def analyze(
 
     with timer.stage("segment"):
         records[C.LANGUAGE] = S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist())
-        mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit)
+        mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit,
+                             max_units=config.max_units_per_record)
+        n_cut = mentions.attrs.get("voc_units_truncated", 0)
         mentions = mentions.reset_index(drop=True)
+        if n_cut:
+            warnings_.append(truncation_warning(n_cut, config.max_units_per_record))
+            log.warning(warnings_[-1])
     if records.empty:
         n_rejected = len(df.attrs.get("voc_rejects", ()))
         raise InputError(
@@ -230,13 +236,8 @@ def analyze(
 
     with timer.stage("embed"):
         if embedder is None:
-            name = config.embedder or (model_embedder(model) if model is not None else None)
-            embedder = E.get_embedder(name or E.default_embedder_name(languages))
-        if model is not None and model_embedder(model) not in (None, embedder.name):
-            raise ModelError(
-                f"The theme model was fitted on '{model_embedder(model)}' embeddings but this run "
-                f"uses '{embedder.name}'. Use --embedder {model_embedder(model)} or fit a new model."
-            )
+            embedder = E.get_embedder(run_embedder_name(config, model, languages))
+        check_model_embedder(model, embedder.name)
         cache = E.default_cache(config.cache_dir)
         embeddings = E.embed_texts(model_texts, embedder, cache=cache, progress=progress)
 
@@ -268,8 +269,8 @@ def analyze(
                 sentiment=[polarity[i] for i in fit_idx],
             )
             model.embedder_name_ = embedder.name
-        if config.edits:
-            model.apply_edits(load_edits(config.edits))
+        if edits is not None:
+            model.apply_edits(edits)
         theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
         emerging: list[int] = []
         if discover and model is not None:
@@ -347,8 +348,53 @@ def model_embedder(model: Any) -> str | None:
     return getattr(model, "embedder_name_", None)
 
 
+def run_embedder_name(config: Config, model: Any, languages: Any) -> str:
+    """The embedder of a run: the user's choice, never the theme model's.
+
+    ``config.embedder`` when set; otherwise the packaged default for the
+    data's languages (:func:`voc.embed.default_embedder_name`). A model
+    file (``model.json``, or a model in the store) may only keep one of
+    voc's own packaged embedders (:data:`voc.embed.EMBEDDERS`, nothing is
+    loaded from elsewhere); any other recorded name (a sentence-transformers
+    model or a local folder) is never loaded because a model file says so:
+    a run whose embedder differs from it is a :class:`ModelError`.
+    """
+    if config.embedder:
+        return config.embedder
+    from .embed import EMBEDDERS, default_embedder_name
+
+    recorded = model_embedder(model) if model is not None else None
+    if recorded in EMBEDDERS:
+        return recorded
+    name = default_embedder_name(languages)
+    check_model_embedder(model, name)
+    return name
+
+
+def check_model_embedder(model: Any, used: str) -> None:
+    """:class:`ModelError` when ``model`` was fitted with another embedder than ``used``."""
+    recorded = model_embedder(model) if model is not None else None
+    if recorded is not None and recorded != used:
+        raise ModelError(
+            f"The theme model was fitted on '{recorded}' embeddings but this run uses '{used}'; "
+            "a model file never chooses the embedder. Pass --embedder "
+            f"{recorded} (only if you trust that model) or fit a new model."
+        )
+
+
+def truncation_warning(n_records: int, max_units: int) -> str:
+    """The ``run.json`` warning about records cut by ``max_units_per_record``."""
+    return (f"{n_records} record(s) had more than {max_units} units (sentences/clauses); only the first "
+            f"{max_units} of each were analysed (their full text is kept in records). "
+            "Raise max_units_per_record in the config to analyse more.")
+
+
 def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.DataFrame:
-    """The ``themes.csv`` table: the model's labels plus this run's counts."""
+    """The ``themes.csv`` table: the model's labels plus this run's counts.
+
+    Themes without a mention in ``mentions`` are left out (the model keeps
+    them, with their ids); the unassigned row (-1) is always there.
+    """
     base = model.themes_[[C.THEME, "label", "keywords", "exemplars"]].copy()
     grouped = mentions.groupby(C.THEME)
     counts = pd.DataFrame(
@@ -366,6 +412,7 @@ def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.Dat
         counts, left_on=C.THEME, right_index=True, how="left"
     )
     table[["mentions", "records"]] = table[["mentions", "records"]].fillna(0).astype(int)
+    table = table[(table["mentions"] > 0) | (table[C.THEME] == C.NOISE)]
     table["share"] = table["records"] / max(n_records, 1)
     cols = [C.THEME, "label", "keywords", "mentions", "records", "share", "mean_sentiment",
             "negative_share", "exemplars"]
@@ -486,6 +533,10 @@ def load_for_run(source: Any, *, config: Config, **load_options: Any) -> pd.Data
     """
     from .io import load_feedback, rejects
 
+    if config.edits:  # check the edits file before reading the data
+        from .themes import load_edits
+
+        load_edits(config.edits)
     rejects_path = load_options.pop("rejects_path", None) if config.redact else None
     df = load_feedback(source, ces_scale=config.ces_scale, csat_scale=config.csat_scale, **load_options)
     if rejects_path is not None:

@@ -105,8 +105,9 @@ class Store:
         The store file (created on the first write). ``voc.duckdb`` by
         convention.
     timeout : float
-        Seconds to wait for another process that holds the store before
-        raising :class:`~voc.errors.StoreError`.
+        Seconds to wait for another process that holds the store (its
+        writer lock ``PATH.lock``, or DuckDB's own file lock) before raising
+        :class:`~voc.errors.StoreError`.
 
     Notes
     -----
