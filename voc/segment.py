@@ -515,9 +515,9 @@ def segment(
         Texts per ``nlp.pipe`` batch.
     max_units : int or None, default None
         With ``unit="sentence"``, keep at most this many units of one record
-        (its first ones), and tokenize at most ``max_units`` pieces of about
-        :data:`UNIT_CHAR_BUDGET` characters each of it, so one outsized
-        record costs bounded time. The number of records cut is
+        (its first ones), and tokenize at most ``max_units`` pieces (lines)
+        and about ``max_units * UNIT_CHAR_BUDGET`` characters of it, so one
+        outsized record costs bounded time. The number of records cut is
         ``result.attrs["voc_units_truncated"]``. ``None``: no bound.
 
     Returns
@@ -756,12 +756,6 @@ def keyword_tokens(
         One language per text ("en", "ja", "und").
     batch_size : int, default 512
         Texts per ``nlp.pipe`` batch.
-    max_units : int or None, default None
-        With ``unit="sentence"``, keep at most this many units of one record
-        (its first ones), and tokenize at most ``max_units`` pieces of about
-        :data:`UNIT_CHAR_BUDGET` characters each of it, so one outsized
-        record costs bounded time. The number of records cut is
-        ``result.attrs["voc_units_truncated"]``. ``None``: no bound.
 
     Returns
     -------
