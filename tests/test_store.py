@@ -361,7 +361,8 @@ Store.load_model, Store.write_run = load_model, write_run
 (flags / f"started-{{me}}").touch()
 while not (flags / f"started-{{other}}").exists():
     time.sleep(0.05)
-result = run_store(dump, Store(store, timeout=300), config=Config(cache_dir="", n_bootstrap=20))
+result = run_store(dump, Store(store, timeout=300),
+                   config=Config(embedder="fake", cache_dir="", n_bootstrap=20))
 print(" ".join(map(str, result.run["emerging_themes"])), flush=True)
 """
 
@@ -425,4 +426,5 @@ def test_two_concurrent_weekly_runs_never_give_a_theme_id_two_meanings(tmp_path,
     for (out, _), topic in zip(outputs, ("refund", "password")):  # each run's mentions under its own themes
         got = mentions[mentions["voc_id"].str.startswith(topic)]["theme"]
         own = {int(t) for t in out.split()}
-        assert got.isin(own).mean() > 0.8, (topic, got.value_counts())
+        new_theme = got[got >= k]
+        assert len(new_theme) and new_theme.isin(own).all(), (topic, got.value_counts())
