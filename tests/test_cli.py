@@ -239,7 +239,8 @@ def test_batch_date_lets_an_undated_weekly_run_report(run, tmp_path, monkeypatch
     assert seen["config"].batch_date == "2026-11-16"
     bad = run("run", "in.csv", "--store", "s.duckdb", "--batch-date", "16/11/2026")
     assert bad.exit_code == 2
-    assert "Config 'batch_date' must be a date YYYY-MM-DD, e.g. 2026-11-16. Got '16/11/2026'." in bad.stderr
+    assert "Config 'batch_date' must be a date YYYY-MM-DD or None. Got '16/11/2026' (str)." in bad.stderr
+    assert "--batch-date" in bad.stderr
 
 
 def test_library_warnings_reach_stderr(printed, monkeypatch, capsys):

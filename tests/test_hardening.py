@@ -362,7 +362,8 @@ def test_a_1mb_text_in_sentences_is_kept_whole_and_embedded_cut(caplog):
     df = load_feedback(pd.DataFrame({"text": [long, "bad app crash", "great support team", "slow refund"]}))
     emb = RecordingEmbedder()
     with caplog.at_level(logging.WARNING, logger="voc.embed"):
-        result = analyze(df, config=CONFIG, embedder=emb, scorer=FakeScorer())
+        result = analyze(df, config=Config(cache_dir="", max_units_per_record=None),  # no unit bound
+                         embedder=emb, scorer=FakeScorer())
     assert result.records[C.TEXT].iloc[0] == long  # full text kept in records
     assert max(map(len, emb.seen)) <= MAX_CHARS
     pieces = result.mentions.loc[result.mentions[C.VOC_ID] == df[C.VOC_ID][0], C.TEXT]

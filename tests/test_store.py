@@ -362,3 +362,127 @@ def test_store_from_before_topics_accepts_levels_and_complaint_columns(tmp_path,
             assert lv["rank"].tolist() == list(range(1, len(lv) + 1))
     old = store.pain_points("old")
     assert "level" not in old.columns and len(theme_rows(old)) == len(weeks[0].pain_points)
+
+
+# ------------------------------------------------------------- concurrent writers
+_TOPICS = {
+    "delivery": "parcel delivery arrived late courier box",
+    "app": "mobile app crashed login screen freeze",
+    "support": "support agent helpful friendly answered",
+    "refund": "refund money returned waiting bank weeks",
+    "password": "password reset email link expired token",
+}
+
+
+def _topic_dump(topics, n, start, seed):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        topic = topics[i % len(topics)]
+        words = rng.permutation(_TOPICS[topic].split())[:4]
+        rows.append({"id": f"{topic}-{start + i}", "text": " ".join(words) + ".", "nps": int(rng.integers(11))})
+    return pd.DataFrame(rows)
+
+
+# A weekly run in its own process (fake embedder and scorer). It marks when it
+# has read the stored model and, before writing, waits a little for the other
+# writer to have read it too: without a writer lock both then assign new
+# themes to the same stored model (the race of issue 19, item 1).
+_WRITER = """
+import pathlib, sys, time
+sys.path.insert(0, {root!r})
+import voc.embed, voc.sentiment
+from voc.config import Config
+from voc.pipeline import run_store
+from voc.store import Store
+from tests.conftest import FakeEmbedder
+from tests.test_hardening import FakeScorer
+
+voc.embed.get_embedder = lambda *a, **k: FakeEmbedder()
+voc.sentiment.get_scorer = lambda *a, **k: FakeScorer()
+me, other, dump, store, flags = sys.argv[1:6]
+flags = pathlib.Path(flags)
+real_load, real_write = Store.load_model, Store.write_run
+
+def load_model(self, *a, **k):
+    model = real_load(self, *a, **k)
+    (flags / f"loaded-{{me}}").touch()
+    return model
+
+def write_run(self, *a, **k):
+    deadline = time.monotonic() + 4
+    while not (flags / f"loaded-{{other}}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return real_write(self, *a, **k)
+
+Store.load_model, Store.write_run = load_model, write_run
+(flags / f"started-{{me}}").touch()
+while not (flags / f"started-{{other}}").exists():
+    time.sleep(0.05)
+result = run_store(dump, Store(store, timeout=300),
+                   config=Config(embedder="fake", cache_dir="", n_bootstrap=20))
+print(" ".join(map(str, result.run["emerging_themes"])), flush=True)
+"""
+
+
+@pytest.mark.slow  # two processes that segment with spaCy: ~30 s
+def test_two_concurrent_weekly_runs_never_give_a_theme_id_two_meanings(tmp_path, fake_embedder):
+    """Two real processes write one store at once: the second waits for the
+    first's writer lock, then assigns to the model the first extended, so
+    each new theme gets its own id and no lineage event is lost."""
+    from pathlib import Path
+
+    from tests.test_hardening import FakeScorer
+    from voc.config import Config
+    from voc.io import load_feedback
+    from voc.pipeline import analyze
+    from voc.segment import keyword_tokens, segment
+    from voc.themes import ThemeModel
+
+    path = tmp_path / "s.duckdb"
+    base = load_feedback(_topic_dump(["delivery", "app", "support"], 90, 0, 0))
+    units = segment(base[["voc_id", "text"]])
+    texts = units["text"].tolist()
+    fitted = ThemeModel(n_components=None, random_state=0).fit(   # no UMAP: fast in every process
+        fake_embedder.embed(texts), texts, keyword_tokens(texts, units["language"].tolist()))
+    fitted.embedder_name_ = fake_embedder.name
+    first = analyze(base, config=Config(cache_dir="", n_bootstrap=20), model=fitted,
+                    embedder=fake_embedder, scorer=FakeScorer())
+    store = Store(path)
+    store.write_run(first, run_id="base", lineage=[{"theme": t, "event": "new", "detail": "initial fit"}
+                                                   for t in range(fitted.n_themes_)])
+    k = fitted.n_themes_
+    _topic_dump(["refund"], 30, 1000, 1).to_csv(tmp_path / "c.csv", index=False)
+    _topic_dump(["password"], 30, 2000, 2).to_csv(tmp_path / "d.csv", index=False)
+    script = tmp_path / "writer.py"
+    script.write_text(_WRITER.format(root=str(Path(__file__).resolve().parents[1])), encoding="utf-8")
+    children = [subprocess.Popen([sys.executable, str(script), me, other, str(tmp_path / f"{me}.csv"),
+                                  str(path), str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+                for me, other in (("c", "d"), ("d", "c"))]
+    outputs = [child.communicate(timeout=600) for child in children]
+    for child, (out, err) in zip(children, outputs):
+        assert child.returncode == 0, err[-3000:]
+    emerging = [[int(t) for t in out.split()] for out, _ in outputs]
+    assert all(emerging) and not set(emerging[0]) & set(emerging[1]), emerging   # own new ids each
+    runs = store.runs()["run_id"].tolist()
+    assert len(runs) == 3
+    model = store.load_model()
+    assert sorted(sum(emerging, [])) == list(range(k, model.n_themes_))   # the last model has all of them
+    labels = {}                                              # theme id -> every label it was given
+    for run in runs:
+        for row in store.themes(run).itertuples():
+            if row.theme >= 0:
+                labels.setdefault(row.theme, set()).add(row.label)
+    for row in model.themes_.itertuples():
+        labels.setdefault(row.theme, set()).add(row.label)
+    assert all(len(v) == 1 for v in labels.values()), labels   # no id with two meanings
+    lineage = store.lineage()
+    new = lineage[lineage["event"] == "new"]
+    assert sorted(new["theme"]) == list(range(model.n_themes_))   # no lost or doubled "new" event
+    mentions = store.mentions()
+    for (out, _), topic in zip(outputs, ("refund", "password")):  # each run's mentions under its own themes
+        got = mentions[mentions["voc_id"].str.startswith(topic)]["theme"]
+        own = {int(t) for t in out.split()}
+        new_theme = got[got >= k]
+        assert len(new_theme) and new_theme.isin(own).all(), (topic, got.value_counts())

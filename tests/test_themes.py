@@ -136,11 +136,73 @@ def test_load_bad_files_raise_model_error(fitted, tmp_path):
     with pytest.raises(ModelError, match="format version 99; this voc reads version 1"):
         ThemeModel.load(path)
     (path / "model.json").write_text(json.dumps({**meta, "n_themes": 5}))
+    with pytest.raises(ModelError, match="corrupt: 'exemplars' in model.json must be a list of 5 lists"):
+        ThemeModel.load(path)
+    (path / "model.json").write_text(json.dumps({**meta, "n_themes": 5, "exemplars": [[]] * 5,
+                                                 "languages": ["en"] * 5}))
     with pytest.raises(ModelError, match="corrupt .*shapes do not match"):
         ThemeModel.load(path)
     (path / "model.json").write_text(json.dumps(meta))
     (path / "arrays.npz").write_bytes(b"not an npz file")
     with pytest.raises(ModelError, match="is corrupt"):
+        ThemeModel.load(path)
+
+
+def _tampered(path, text):
+    """model.json with ``text`` as is (JSON allows Infinity and 1e400, which Python reads as inf)."""
+    (path / "model.json").write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("field, raw, message", [
+    ("n_themes", "Infinity", r"'n_themes' in model.json must be an integer from 0 to 10\^9; got inf"),
+    ("n_themes", "-3", r"'n_themes' in model.json must be an integer from 0 to 10\^9; got -3"),
+    ("n_themes", "3.0", r"'n_themes' .* got 3.0"),
+    ("n_themes", "true", r"'n_themes' .* got True"),
+    ("dim", "1e400", r"'dim' in model.json must be an integer from 1 to 10\^9; got inf"),
+    ("dim", "NaN", r"'dim' .* got nan"),
+    ("min_theme_size", "\"5\"", r"'min_theme_size' .* got '5'"),
+    ("min_theme_size", "-1", r"'min_theme_size' .* got -1"),
+    ("embedder_name", "42", r"'embedder_name' in model.json must be null or an embedder name"),
+    ("vocabulary", "[1, 2]", r"'vocabulary' in model.json must be a list of words"),
+    ("exemplars", "[]", r"'exemplars' in model.json must be a list of 3 lists of quotes"),
+    ("languages", "\"en\"", r"'languages' in model.json must be a list of 3 strings"),
+    ("params", "[]", r"'params' in model.json must be an object of ThemeModel parameters"),
+    ("frozen_keywords", "{\"-1\": [\"x\"]}", r"'frozen_keywords' in model.json must be an object"),
+    ("frozen_keywords", "{\"99\": [\"x\"]}", r"'frozen_keywords' in model.json must be an object"),
+])
+def test_every_model_json_field_is_validated(fitted, tmp_path, field, raw, message):
+    model, _, _ = fitted
+    path = model.save(tmp_path / "m")
+    meta = json.loads((path / "model.json").read_text())
+    meta[field] = "__RAW__"
+    _tampered(path, json.dumps(meta).replace('"__RAW__"', raw))
+    with pytest.raises(ModelError, match=rf"Theme model .* is corrupt: {message}.*Re-create it"):
+        ThemeModel.load(path)
+
+
+def test_model_params_and_arrays_are_validated(fitted, tmp_path):
+    model, _, _ = fitted
+    path = model.save(tmp_path / "m")
+    meta = json.loads((path / "model.json").read_text())
+    _tampered(path, json.dumps({**meta, "params": {**meta["params"], "merge_zscore": "__X__"}})
+              .replace('"__X__"', "Infinity"))
+    with pytest.raises(ModelError, match=r"'params.merge_zscore' in model.json must be a finite number; got inf"):
+        ThemeModel.load(path)
+    del meta["dim"]
+    _tampered(path, json.dumps(meta))
+    with pytest.raises(ModelError, match=r"corrupt: model.json lacks dim\."):
+        ThemeModel.load(path)
+    path = model.save(tmp_path / "m2")
+    with np.load(path / "arrays.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    for name, value in (("centroids", np.inf), ("sizes", -5)):
+        bad = {**arrays, name: np.full_like(arrays[name], value)}
+        np.savez(path / "arrays.npz", **bad)
+        with pytest.raises(ModelError, match=rf"array '{name}' in arrays.npz (must hold finite|has negative)"):
+            ThemeModel.load(path)
+    np.savez(path / "arrays.npz", **{**arrays, "floors": np.array(["a", "b", "c"])})
+    with pytest.raises(ModelError, match=r"array 'floors' in arrays.npz must hold finite numbers \(got dtype <U1\)"):
         ThemeModel.load(path)
 
 

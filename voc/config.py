@@ -8,6 +8,10 @@ A :class:`Config` can be built in code, loaded from TOML
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
+import numbers
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,6 +92,18 @@ class Config:
         a date (no date column, or an empty cell), so that an undated dump
         still lands in a week of the run store and its report. ``None``
         leaves undated records undated.
+    max_units_per_record : int or None
+        With ``unit="sentence"``, at most this many units (sentences and
+        clauses) of one record are analysed, so one outsized record (a pasted
+        log, a 1 MB text) cannot swamp the themes; the record's full text is
+        kept in ``records``, and ``run.json`` warns how many records were cut.
+        ``None`` means no bound. At most :data:`MAX_UNITS_PER_RECORD`.
+
+    Every value is checked when the Config is made (types, ranges, allowed
+    values): a bad one is a :class:`~voc.errors.ConfigError` naming the
+    option, what is allowed and the fix, before any work starts. Integers
+    are never booleans, numbers never strings (``redact = "false"`` is an
+    error, not true).
     """
 
     unit: str = "sentence"
@@ -111,51 +127,13 @@ class Config:
     redact_patterns: dict[str, str] | None = None
     batch_date: str | None = None
     date_format: str | None = None
+    max_units_per_record: int | None = 50
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _check_types(self)
         _choice("unit", self.unit, UNITS)
         _choice("ces_direction", self.ces_direction, CES_DIRECTIONS)
-        for name in ("min_n", "n_bootstrap", "fit_sample"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"Config '{name}' must be a positive integer. Got {value!r}.")
-        if self.min_theme_size is not None and (
-            not isinstance(self.min_theme_size, int) or self.min_theme_size < 2
-        ):
-            raise ConfigError(
-                f"Config 'min_theme_size' must be an integer >= 2 or None. Got {self.min_theme_size!r}."
-            )
-        v = self.split_polarity
-        if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 0.5):
-            raise ConfigError(f"Config 'split_polarity' must be a share in (0, 0.5] or None. Got {v!r}.")
-        if not 0.5 <= self.confidence < 1:
-            raise ConfigError(f"Config 'confidence' must be in [0.5, 1). Got {self.confidence!r}.")
-        if self.date_format is not None and not (
-            isinstance(self.date_format, str) and (self.date_format in ("auto", "dmy", "mdy") or "%" in self.date_format)
-        ):
-            raise ConfigError(
-                f"Config 'date_format' must be auto, dmy, mdy or a strptime format such as '%d.%m.%Y'. "
-                f"Got {self.date_format!r}."
-            )
-        for name in ("csat_scale", "ces_scale"):
-            lo_hi = tuple(getattr(self, name))
-            if len(lo_hi) != 2 or not all(isinstance(v, int) for v in lo_hi) or lo_hi[0] >= lo_hi[1]:
-                raise ConfigError(
-                    f"Config '{name}' must be two integers (low, high) with low < high. Got {lo_hi!r}."
-                )
-            object.__setattr__(self, name, lo_hi)
-        if self.batch_date is not None:
-            import datetime as _dt
-
-            try:
-                _dt.date.fromisoformat(str(self.batch_date))
-                if len(str(self.batch_date)) != 10:
-                    raise ValueError
-            except ValueError:
-                raise ConfigError(f"Config 'batch_date' must be a date YYYY-MM-DD, e.g. 2026-11-16. "
-                                  f"Got {self.batch_date!r}.") from None
-            object.__setattr__(self, "batch_date", str(self.batch_date))
         if self.csat_threshold is not None and not (
             self.csat_scale[0] < self.csat_threshold <= self.csat_scale[1]
         ):
@@ -177,8 +155,11 @@ class Config:
         changes = {k: v for k, v in changes.items() if v is not None}
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
+            close = difflib.get_close_matches(unknown[0], self.names(), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else " Remove it or fix its spelling."
             raise ConfigError(
-                f"Unknown config option(s): {', '.join(unknown)}. Allowed: {', '.join(self.names())}."
+                f"Unknown config option(s): {', '.join(map(str, unknown))}. "
+                f"Allowed: {', '.join(self.names())}.{hint}"
             )
         if "ces_scale" in changes or "ces_direction" in changes:
             changes.setdefault("ces_configured", True)
@@ -190,15 +171,45 @@ class Config:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> "Config":
-        """Load a config from a TOML file (a flat table, or a ``[voc]`` table)."""
+        """Load a config from a TOML file (a flat table, or a ``[voc]`` table).
+
+        The whole file is checked before anything runs: UTF-8, TOML syntax,
+        known keys only, and every value (see :class:`Config`).
+        """
         try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+            raw = Path(path).read_bytes()
         except FileNotFoundError:
             raise ConfigError(f"Config file '{path}' not found.") from None
+        except OSError as e:
+            raise ConfigError(f"Cannot read config file '{path}': {e.strerror or e}.") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ConfigError(
+                f"Config file '{path}' is not UTF-8 text (byte 0x{raw[e.start]:02x} at position {e.start}). "
+                "Save it as UTF-8."
+            ) from None
+        try:
+            data = tomllib.loads(text.removeprefix("\ufeff"))
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"Config file '{path}' is not valid TOML: {e}.") from None
-        data = data.get("voc", data)
-        return cls().replace(**data)
+        if "voc" in data:
+            others = sorted(k for k in data if k != "voc")
+            if not isinstance(data["voc"], dict):
+                raise ConfigError(
+                    f"Config file '{path}': 'voc' must be a table ([voc] followed by options). "
+                    f"Got {data['voc']!r}."
+                )
+            if others:
+                raise ConfigError(
+                    f"Config file '{path}': unknown top-level key(s) {', '.join(others)} next to the [voc] "
+                    "table. Put every option inside [voc] (or use a flat file without [voc])."
+                )
+            data = data["voc"]
+        try:
+            return cls().replace(**data)
+        except ConfigError as e:
+            raise ConfigError(f"Config file '{path}': {e}") from None
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -207,6 +218,135 @@ class Config:
         return d
 
 
+MAX_SEED = 2**32 - 1
+"""Largest ``random_state`` (NumPy and scikit-learn seeds are 32-bit)."""
+MAX_BOOTSTRAP = 100_000
+"""Largest ``n_bootstrap``: more resamples only add run time."""
+MAX_UNITS_PER_RECORD = 100_000
+"""Largest ``max_units_per_record``."""
+MAX_SCALE = 1000
+"""Survey scale ends lie in [-MAX_SCALE, MAX_SCALE]."""
+
+
 def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
-        raise ConfigError(f"Config '{name}' must be one of {', '.join(allowed)}. Got {value!r}.")
+        raise ConfigError(
+            f"Config '{name}' must be one of {', '.join(allowed)}. Got {value!r}. "
+            f"Use e.g. {name} = {allowed[0]!r}."
+        )
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
+
+
+_FLAGS = {"unit": "--unit", "embedder": "--embedder", "sentiment": "--sentiment",
+          "min_theme_size": "--min-theme-size", "split_polarity": "--split-polarity",
+          "random_state": "--random-state", "edits": "--edits", "ces_direction": "--ces-direction",
+          "csat_threshold": "--csat-threshold", "min_n": "--min-n", "redact": "--redact",
+          "ces_scale": "--ces-scale", "csat_scale": "--csat-scale", "batch_date": "--batch-date",
+          "date_format": "--date-format"}
+"""The ``voc run`` flag of each option that has one."""
+
+
+def _int_in(low: int, high: int | None) -> Any:
+    return lambda v: _is_int(v) and v >= low and (high is None or v <= high)
+
+
+# option -> (check, what is allowed, example); None passes where "or None" is said
+_RULES: dict[str, tuple[Any, str, str]] = {
+    "unit": (lambda v: isinstance(v, str), "one of sentence, record", 'unit = "sentence"'),
+    "embedder": (lambda v: v is None or (isinstance(v, str) and v.strip() != ""),
+                 "an embedder name (a string) or None", 'embedder = "minilm"'),
+    "min_theme_size": (lambda v: v is None or _int_in(2, 10**9)(v), "an integer >= 2 or None",
+                       "min_theme_size = 10"),
+    "split_polarity": (lambda v: v is None or (_is_number(v) and 0 < v <= 0.5),
+                       "a share in (0, 0.5] or None", "split_polarity = 0.25"),
+    "random_state": (_int_in(0, MAX_SEED), f"an integer from 0 to {MAX_SEED}", "random_state = 0"),
+    "fit_sample": (_int_in(1, None), "a positive integer", "fit_sample = 50000"),
+    "sentiment": (lambda v: isinstance(v, str) and v.strip() != "", "a scorer name (a string)",
+                  'sentiment = "default"'),
+    "min_n": (_int_in(1, None), "a positive integer", "min_n = 30"),
+    "confidence": (lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1)", "confidence = 0.95"),
+    "n_bootstrap": (_int_in(1, MAX_BOOTSTRAP), f"an integer from 1 to {MAX_BOOTSTRAP}", "n_bootstrap = 1000"),
+    "csat_scale": (lambda v: _scale(v) is not None,
+                   f"two integers [low, high] with low < high, within +-{MAX_SCALE}", "csat_scale = [1, 5]"),
+    "csat_threshold": (lambda v: v is None or _is_int(v), "an integer on the CSAT scale or None",
+                       "csat_threshold = 4"),
+    "ces_scale": (lambda v: _scale(v) is not None,
+                  f"two integers [low, high] with low < high, within +-{MAX_SCALE}", "ces_scale = [1, 7]"),
+    "ces_direction": (lambda v: isinstance(v, str), "one of " + ", ".join(CES_DIRECTIONS),
+                      'ces_direction = "higher_is_easier"'),
+    "ces_configured": (lambda v: isinstance(v, bool), "true or false", "ces_configured = true"),
+    "cache_dir": (lambda v: v is None or isinstance(v, (str, os.PathLike)), "a folder path (a string), "
+                  "or \"\" for no cache", 'cache_dir = "~/.cache/voc"'),
+    "edits": (lambda v: v is None or (isinstance(v, (str, os.PathLike)) and str(v).strip() != ""),
+              "the path of a YAML edits file (a string)", 'edits = "edits.yaml"'),
+    "redact": (lambda v: isinstance(v, bool), "true or false (not a string)", "redact = true"),
+    "redact_patterns": (lambda v: v is None or isinstance(v, dict), "a table of name = regex",
+                        'redact_patterns = { order_id = "ORD-[0-9]+" }'),
+    "max_units_per_record": (lambda v: v is None or _int_in(1, MAX_UNITS_PER_RECORD)(v),
+                             f"an integer from 1 to {MAX_UNITS_PER_RECORD} or None",
+                             "max_units_per_record = 50"),
+    "batch_date": (lambda v: v is None or _is_iso_date(v), "a date YYYY-MM-DD or None",
+                   'batch_date = "2026-11-16"'),
+    "date_format": (lambda v: v is None or (isinstance(v, str) and (v in ("auto", "dmy", "mdy") or "%" in v)),
+                    "auto, dmy, mdy or a strptime format such as '%d.%m.%Y'", 'date_format = "dmy"'),
+    "extra": (lambda v: isinstance(v, dict), "a table", "[voc.extra]"),
+}
+
+
+def _is_iso_date(v: Any) -> bool:
+    import datetime as _dt
+
+    if not isinstance(v, (str, _dt.date)) or len(str(v)) != 10:
+        return False
+    try:
+        _dt.date.fromisoformat(str(v))
+    except ValueError:
+        return False
+    return True
+
+
+def _scale(v: Any) -> tuple[int, int] | None:
+    if isinstance(v, (str, bytes, dict)) or not hasattr(v, "__len__"):
+        return None
+    v = tuple(v)
+    ok = (len(v) == 2 and all(_is_int(x) and abs(x) <= MAX_SCALE for x in v) and v[0] < v[1])
+    return v if ok else None
+
+
+def _check_types(config: "Config") -> None:
+    """Check every field against :data:`_RULES`; normalise scales to tuples and paths to str."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        check, allowed, example = _RULES[f.name]
+        if not check(value):
+            kind = type(value).__name__
+            flag = f" or {_FLAGS[f.name]}" if f.name in _FLAGS else ""
+            raise ConfigError(
+                f"Config '{f.name}' must be {allowed}. Got {value!r} ({kind}). "
+                f"Fix it in the config file (e.g. {example}){flag}."
+            )
+    for f in dataclasses.fields(config):  # NumPy scalars become plain numbers (run.json is JSON)
+        value = getattr(config, f.name)
+        if _is_int(value) and type(value) is not int:
+            object.__setattr__(config, f.name, int(value))
+        elif _is_number(value) and not _is_int(value) and type(value) is not float:
+            object.__setattr__(config, f.name, float(value))
+    for name in ("csat_scale", "ces_scale"):
+        object.__setattr__(config, name, tuple(int(v) for v in _scale(getattr(config, name))))
+    if config.batch_date is not None:
+        object.__setattr__(config, "batch_date", str(config.batch_date))
+    for name in ("cache_dir", "edits"):
+        value = getattr(config, name)
+        if isinstance(value, os.PathLike):
+            object.__setattr__(config, name, os.fspath(value))
+    if config.redact_patterns:
+        from .privacy import _compile_patterns
+
+        _compile_patterns(config.redact_patterns)

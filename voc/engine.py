@@ -61,9 +61,9 @@ from . import progress as P
 from ._atomic import atomic_dir
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
-from .pipeline import (MODEL_DIR, TOPICS_FILE, Analysis, FrameChecksum, attach_themes, csv_safe,
-                       file_checksum, load_args, model_embedder, prepare_records, theme_table,
-                       topic_table, versions)
+from .pipeline import (MODEL_DIR, TOPICS_FILE, Analysis, FrameChecksum, attach_themes, check_model_embedder,
+                       csv_safe, file_checksum, load_args, prepare_records, run_embedder_name, theme_table,
+                       topic_table, truncation_warning, versions)
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +154,21 @@ def _scorer(spec: Any, embedder_name: str) -> Any:
 # ----------------------------------------------------------------------------- per-chunk work
 
 
-def segment_chunk(records: pd.DataFrame, *, unit: str = "sentence") -> tuple[list[str], pd.DataFrame]:
-    """Pass-1 work of one chunk: record languages and the mentions (voc_id, unit, text, language)."""
+def segment_chunk(records: pd.DataFrame, *, unit: str = "sentence",
+                  max_units: int | None = None) -> tuple[list[str], pd.DataFrame]:
+    """Pass-1 work of one chunk: record languages and the mentions (voc_id, unit, text, language).
+
+    ``mentions.attrs["voc_units_truncated"]`` counts the records cut to ``max_units`` units.
+    """
     from . import segment as S
 
     languages = list(S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist()))
     frame = pd.DataFrame({C.VOC_ID: records[C.VOC_ID].to_numpy(), C.TEXT: records[C.TEXT].to_numpy(),
                           C.LANGUAGE: languages})
-    mentions = S.segment(frame, unit=unit).reset_index(drop=True)
+    mentions = S.segment(frame, unit=unit, max_units=max_units)
+    cut = mentions.attrs.get("voc_units_truncated", 0)
+    mentions = mentions.reset_index(drop=True)
+    mentions.attrs["voc_units_truncated"] = cut
     return languages, mentions
 
 
@@ -548,6 +555,7 @@ def run_streaming(
     config = config or Config()
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
+    edits = load_edits(config.edits) if config.edits else None  # before any work
     if model_path is not None:
         model = ThemeModel.load(model_path)
     start = time.perf_counter()
@@ -570,6 +578,7 @@ def run_streaming(
             n_chunks = n_records = n_with_text = n_mentions = n_rejected = 0
             first: pd.DataFrame | None = None
             dates: list[Any] = []
+            n_cut = 0  # records cut to max_units_per_record
 
             def chunks() -> Iterator[pd.DataFrame]:
                 nonlocal first, n_rejected
@@ -585,7 +594,9 @@ def run_streaming(
                     yield records[[C.VOC_ID, C.TEXT]]
 
             pending: deque = deque()
-            for langs, ments in runner.map(segment_chunk, chunks(), unit=config.unit):
+            for langs, ments in runner.map(segment_chunk, chunks(), unit=config.unit,
+                                           max_units=config.max_units_per_record):
+                n_cut += ments.attrs.get("voc_units_truncated", 0)
                 records = pending.popleft()
                 records[C.LANGUAGE] = langs
                 records.to_parquet(stage / f"records-{n_chunks:06d}.parquet", index=False)
@@ -623,6 +634,9 @@ def run_streaming(
                     reporter.done("segment", f"chunk {n_chunks}: {n_records:,} records, {n_mentions:,} mentions "
                                   "so far", time.perf_counter() - t0)
             seconds["read_segment"] = round(time.perf_counter() - t0, 3)
+            if n_cut:
+                warnings_.append(truncation_warning(n_cut, config.max_units_per_record))
+                log.warning(warnings_[-1])
             if n_mentions == 0:
                 raise InputError(
                     "No record has any text to analyse "
@@ -634,14 +648,9 @@ def run_streaming(
             if reporter is not None:
                 reporter.start("themes", "fitting on the sample" if model is None else "loading the model")
             if embedder is None:
-                name = config.embedder or (model_embedder(model) if model is not None else None)
-                embedder = name or E.default_embedder_name(sorted(mention_langs))
+                embedder = run_embedder_name(config, model, sorted(mention_langs))
             emb = _embedder(embedder)
-            if model is not None and model_embedder(model) not in (None, emb.name):
-                raise ModelError(
-                    f"The theme model was fitted on '{model_embedder(model)}' embeddings but this run "
-                    f"uses '{emb.name}'. Use --embedder {model_embedder(model)} or fit a new model."
-                )
+            check_model_embedder(model, emb.name)
             scorer = scorer if scorer is not None else config.sentiment
             scorer_obj = _scorer(scorer, emb.name)
             if model is None:
@@ -664,8 +673,8 @@ def run_streaming(
                     vectors, texts, tokens, languages=langs, sentiment=polarity)
                 model.embedder_name_ = emb.name
                 del vectors, tokens, texts, model_texts, langs, polarity, reservoir
-            if config.edits:
-                model.apply_edits(load_edits(config.edits))
+            if edits is not None:
+                model.apply_edits(edits)
             seconds["fit"] = round(time.perf_counter() - t0, 3)
             if reporter is not None:
                 reporter.done("themes", f"{len(model.themes_):,} themes", seconds["fit"])

@@ -252,6 +252,7 @@ def analyze(
     from .themes import ThemeModel, load_edits
 
     config = config or Config()
+    edits = load_edits(config.edits) if config.edits else None  # a bad edits file fails before any work
     timer = _Timer(progress)
     warnings_: list[str] = []
 
@@ -278,9 +279,14 @@ def analyze(
 
     with timer.stage("segment", f"{len(records):,} records") as info:
         records[C.LANGUAGE] = S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist())
-        mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit)
+        mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit,
+                             max_units=config.max_units_per_record)
+        n_cut = mentions.attrs.get("voc_units_truncated", 0)
         mentions = mentions.reset_index(drop=True)
         info["detail"] = f"{len(records):,} records -> {len(mentions):,} mentions"
+        if n_cut:
+            warnings_.append(truncation_warning(n_cut, config.max_units_per_record))
+            log.warning(warnings_[-1])
     if records.empty:
         n_rejected = len(df.attrs.get("voc_rejects", ()))
         raise InputError(
@@ -298,13 +304,8 @@ def analyze(
 
     with timer.stage("embed", f"{len(model_texts):,} texts") as info:
         if embedder is None:
-            name = config.embedder or (model_embedder(model) if model is not None else None)
-            embedder = E.get_embedder(name or E.default_embedder_name(languages))
-        if model is not None and model_embedder(model) not in (None, embedder.name):
-            raise ModelError(
-                f"The theme model was fitted on '{model_embedder(model)}' embeddings but this run "
-                f"uses '{embedder.name}'. Use --embedder {model_embedder(model)} or fit a new model."
-            )
+            embedder = E.get_embedder(run_embedder_name(config, model, languages))
+        check_model_embedder(model, embedder.name)
         cache = E.default_cache(config.cache_dir)
         embeddings = E.embed_texts(model_texts, embedder, cache=cache, progress=P.get(progress) is not None)
         cached = f", {cache.hits:,} cached" if cache is not None else ""
@@ -339,8 +340,8 @@ def analyze(
                 sentiment=[polarity[i] for i in fit_idx],
             )
             model.embedder_name_ = embedder.name
-        if config.edits:
-            model.apply_edits(load_edits(config.edits))
+        if edits is not None:
+            model.apply_edits(edits)
         theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
         emerging: list[int] = []
         topics_before = set(model.topics_["topic"].tolist())
@@ -449,11 +450,53 @@ def model_embedder(model: Any) -> str | None:
     return getattr(model, "embedder_name_", None)
 
 
+def run_embedder_name(config: Config, model: Any, languages: Any) -> str:
+    """The embedder of a run: the user's choice, never the theme model's.
+
+    ``config.embedder`` when set; otherwise the packaged default for the
+    data's languages (:func:`voc.embed.default_embedder_name`). A model
+    file (``model.json``, or a model in the store) may only keep one of
+    voc's own packaged embedders (:data:`voc.embed.EMBEDDERS`, nothing is
+    loaded from elsewhere); any other recorded name (a sentence-transformers
+    model or a local folder) is never loaded because a model file says so:
+    a run whose embedder differs from it is a :class:`ModelError`.
+    """
+    if config.embedder:
+        return config.embedder
+    from .embed import EMBEDDERS, default_embedder_name
+
+    recorded = model_embedder(model) if model is not None else None
+    if recorded in EMBEDDERS:
+        return recorded
+    name = default_embedder_name(languages)
+    check_model_embedder(model, name)
+    return name
+
+
+def check_model_embedder(model: Any, used: str) -> None:
+    """:class:`ModelError` when ``model`` was fitted with another embedder than ``used``."""
+    recorded = model_embedder(model) if model is not None else None
+    if recorded is not None and recorded != used:
+        raise ModelError(
+            f"The theme model was fitted on '{recorded}' embeddings but this run uses '{used}'; "
+            "a model file never chooses the embedder. Pass --embedder "
+            f"{recorded} (only if you trust that model) or fit a new model."
+        )
+
+
+def truncation_warning(n_records: int, max_units: int) -> str:
+    """The ``run.json`` warning about records cut by ``max_units_per_record``."""
+    return (f"{n_records} record(s) had more than {max_units} units (sentences/clauses); only the first "
+            f"{max_units} of each were analysed (their full text is kept in records). "
+            "Raise max_units_per_record in the config to analyse more.")
+
+
 def theme_table(model: Any, mentions: pd.DataFrame, *, n_records: int) -> pd.DataFrame:
     """The ``themes.csv`` table: the model's labels plus this run's counts.
 
     ``topic`` and ``topic_label`` name each theme's parent topic (-1 and
-    "(unassigned)" for the unassigned row).
+    "(unassigned)" for the unassigned row). Themes without a mention in ``mentions`` are left out (the model keeps
+    them, with their ids); the unassigned row (-1) is always there.
     """
     base = model.themes_[[C.THEME, "label", "keywords", "exemplars"]].copy()
     topic_of = getattr(model, "topic_of_", None)
@@ -508,6 +551,7 @@ def _level_table(base: pd.DataFrame, mentions: pd.DataFrame, key: str, *, n_reco
         counts, left_on=key, right_index=True, how="left"
     )
     table[["mentions", "records"]] = table[["mentions", "records"]].fillna(0).astype(int)
+    table = table[(table["mentions"] > 0) | (table[key] == C.NOISE)].copy()  # no empty theme or topic
     table["share"] = table["records"] / max(n_records, 1)
     return table.sort_values(key, key=lambda s: s.where(s >= 0, 10**9)).reset_index(drop=True)
 
@@ -632,6 +676,10 @@ def load_for_run(source: Any, *, config: Config, **load_options: Any) -> pd.Data
     """
     from .io import load_feedback
 
+    if config.edits:  # check the edits file before reading the data
+        from .themes import load_edits
+
+        load_edits(config.edits)
     return load_feedback(source, **load_args(config), **load_options)
 
 
@@ -675,6 +723,15 @@ def run_incremental(
     Analysis or None
         The analysis of the new records, or None when nothing was new (the
         store is then unchanged).
+
+    Notes
+    -----
+    The whole cycle (which records are new, the stored model, assignment,
+    emerging themes, the write) holds the store's writer lock
+    (:meth:`voc.store.Store.writer_lock`): a concurrent run waits up to the
+    store's ``timeout`` and then runs on the updated store, or fails with a
+    :class:`~voc.errors.StoreError`. Two runs never give one theme id two
+    meanings.
     """
     from .store import Store
 
@@ -684,41 +741,42 @@ def run_incremental(
         from .io import load_feedback
 
         df = load_feedback(df)
-    known = store.known_ids(df[C.VOC_ID])
-    new = df[~df[C.VOC_ID].isin(known)]
-    if new.empty:
-        log.info("no new records: the store already holds all %d", len(df))
-        return None
-    new = new.copy()
-    new.attrs = df.attrs
-    model = store.load_model()
-    if model is not None and not hasattr(model, "embedder_name_"):
-        model.embedder_name_ = None
-    analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
-    topic = {"level": "topic"}
-    if model is None:
-        events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
-                  for t in analysis.themes[C.THEME] if t != C.NOISE]
-        events += [{"theme": int(t), "event": "new", "detail": "initial fit", **topic}
-                   for t in analysis.model.topics_[C.TOPIC]]
-    else:
-        events = [{"theme": int(t), "event": "new", "detail": "emerging"}
-                  for t in analysis.run.get("emerging_themes", [])]
-        events += [{"theme": int(t), "event": "new", "detail": "emerging", **topic}
-                   for t in analysis.run.get("emerging_topics", [])]
-    edits = analysis.model.edits_ if analysis.model is not None else {}
-    events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
-               for dst, *sources in edits.get("merge", []) for src in sources]
-    events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
-               for t in edits.get("delete", [])]
-    events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}", **topic}
-               for dst, *sources in edits.get("merge_topics", []) for src in sources]
-    events += [{"theme": int(t), "event": "moved", "detail": f"to topic {int(dst)}"}
-               for t, dst in sorted(edits.get("move", {}).items())]
-    analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
-    with P.stage(progress, "store", f"{len(new):,} new records -> {store.path}"):
-        run_id = store.write_run(analysis, lineage=_new_events(store, events))
-    analysis.run["store"]["run_id"] = run_id
+    with store.writer_lock():  # no other writer between reading the model and committing
+        known = store.known_ids(df[C.VOC_ID])
+        new = df[~df[C.VOC_ID].isin(known)]
+        if new.empty:
+            log.info("no new records: the store already holds all %d", len(df))
+            return None
+        new = new.copy()
+        new.attrs = df.attrs
+        model = store.load_model()
+        if model is not None and not hasattr(model, "embedder_name_"):
+            model.embedder_name_ = None
+        analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
+        topic = {"level": "topic"}
+        if model is None:
+            events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
+                      for t in analysis.themes[C.THEME] if t != C.NOISE]
+            events += [{"theme": int(t), "event": "new", "detail": "initial fit", **topic}
+                       for t in analysis.model.topics_[C.TOPIC]]
+        else:
+            events = [{"theme": int(t), "event": "new", "detail": "emerging"}
+                      for t in analysis.run.get("emerging_themes", [])]
+            events += [{"theme": int(t), "event": "new", "detail": "emerging", **topic}
+                       for t in analysis.run.get("emerging_topics", [])]
+        edits = analysis.model.edits_ if analysis.model is not None else {}
+        events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
+                   for dst, *sources in edits.get("merge", []) for src in sources]
+        events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
+                   for t in edits.get("delete", [])]
+        events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}", **topic}
+                   for dst, *sources in edits.get("merge_topics", []) for src in sources]
+        events += [{"theme": int(t), "event": "moved", "detail": f"to topic {int(dst)}"}
+                   for t, dst in sorted(edits.get("move", {}).items())]
+        analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
+        with P.stage(progress, "store", f"{len(new):,} new records -> {store.path}"):
+            run_id = store.write_run(analysis, lineage=_new_events(store, events))
+        analysis.run["store"]["run_id"] = run_id
     return analysis
 
 

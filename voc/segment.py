@@ -191,6 +191,8 @@ def _sentence_end_chars() -> frozenset:
 _CLOSERS = frozenset(")]}」』）】〕〉》\"'”’")
 _TRAIL = " \t\u3000,;:、，；："
 _MAX_PIECE = 4000  # characters per tokenizer call (Sudachi rejects ~49 kB)
+UNIT_CHAR_BUDGET = 1000
+"""With ``segment(max_units=N)`` at most ``N * UNIT_CHAR_BUDGET`` characters of a record are tokenized."""
 _HARD_WRAP = re.compile(r"(?<=[a-z,])[ \t]*\r?\n[ \t]*(?=[a-z])")
 _LINES = re.compile(r"[\r\n\u2028\u2029\x0b\x0c]+")
 
@@ -492,6 +494,7 @@ def segment(
     unit: str = "sentence",
     split_contrast: bool = True,
     batch_size: int = 512,
+    max_units: int | None = None,
 ) -> "pd.DataFrame":
     """Split records into units (sentences and contrast clauses, or records).
 
@@ -510,6 +513,12 @@ def segment(
         With ``unit="sentence"``, also cut sentences into contrast clauses.
     batch_size : int, default 512
         Texts per ``nlp.pipe`` batch.
+    max_units : int or None, default None
+        With ``unit="sentence"``, keep at most this many units of one record
+        (its first ones), and tokenize at most ``max_units`` pieces (lines)
+        and about ``max_units * UNIT_CHAR_BUDGET`` characters of it, so one
+        outsized record costs bounded time. The number of records cut is
+        ``result.attrs["voc_units_truncated"]``. ``None``: no bound.
 
     Returns
     -------
@@ -551,11 +560,18 @@ def segment(
     texts = [_as_text(t) for t in records[C.TEXT]]
     langs = _record_languages(records)
 
+    if max_units is not None and not (isinstance(max_units, int) and not isinstance(max_units, bool)
+                                      and max_units >= 1):
+        raise ConfigError(f"max_units must be a positive integer or None. Got {max_units!r}.")
+    bounded = max_units is not None and unit == "sentence"
+    cut = [False] * len(texts)
     rows_id, rows_unit, rows_text, rows_lang = [], [], [], []
 
     def emit(i: int, units: Iterable[str]) -> None:
-        kept = [u for u in map(_clean, units) if _has_content(u)]
-        for pos, u in enumerate(_merge_fragments(kept)):
+        kept = _merge_fragments([u for u in map(_clean, units) if _has_content(u)])
+        if bounded and len(kept) > max_units:
+            kept, cut[i] = kept[:max_units], True
+        for pos, u in enumerate(kept):
             own = detect_language(u) if unit == "sentence" else langs[i]
             rows_id.append(ids[i])
             rows_unit.append(pos)
@@ -571,7 +587,12 @@ def segment(
             owners, pieces = [], []
             for i, text in enumerate(texts):
                 if (langs[i] == "ja") == (lang == "ja") and text.strip():
-                    for piece in _pieces(text, lang):
+                    fed = 0
+                    for n, piece in enumerate(_pieces(text, lang)):
+                        if bounded and (n >= max_units or fed >= max_units * UNIT_CHAR_BUDGET):
+                            cut[i] = True  # the rest of an outsized record is not tokenized
+                            break
+                        fed += len(piece)
                         owners.append(i)
                         pieces.append(piece)
             if not pieces:
@@ -582,7 +603,7 @@ def segment(
         for i, units in enumerate(per_record):
             emit(i, units)
 
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             C.VOC_ID: pd.Series(rows_id, dtype=object),
             C.UNIT: pd.Series(rows_unit, dtype="int64"),
@@ -590,6 +611,8 @@ def segment(
             C.LANGUAGE: pd.Series(rows_lang, dtype=object),
         }
     )
+    out.attrs["voc_units_truncated"] = int(sum(cut))
+    return out
 
 
 # --------------------------------------------------------------------------

@@ -5,11 +5,17 @@ touchpoints and pain points (each row tagged with ``run_id``), the theme and
 topic lineage (new, merged, retired, moved) and the theme model, in a single file that needs no server.
 
 Writing a run is one transaction: an interrupted or failing write leaves the
-store exactly as it was. DuckDB allows one writing process at a time; a
-second writer waits up to ``timeout`` seconds and then raises
-:class:`~voc.errors.StoreError` ("store is in use by another voc process;
-retry later"). The store never holds a connection between calls, so
-dashboards and the weekly job can take turns.
+store exactly as it was. Writers are exclusive: :meth:`Store.writer_lock`
+holds an OS file lock on ``PATH.lock`` (next to the store) for the whole
+read-model / assign / write cycle of a weekly run
+(:func:`voc.pipeline.run_incremental`) and for every write. A second
+writer waits up to ``timeout`` seconds for it, then works on the updated
+store (it sees the first run's records and themes), or raises
+:class:`~voc.errors.StoreError` naming the lock file when the first is
+still running. The lock is released when its process ends, even by
+``kill -9``. DuckDB itself also allows one writing process at a time. The
+store never holds a connection between calls, so dashboards (readers take
+no lock) and the weekly job can take turns.
 
 >>> store = Store("voc.duckdb")                     # doctest: +SKIP
 >>> run_id = store.write_run(analysis)              # doctest: +SKIP
@@ -24,6 +30,7 @@ import json
 import logging
 import secrets
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -46,6 +53,9 @@ LINEAGE_EVENTS = ("new", "merged", "retired", "moved")
 LINEAGE_LEVELS = ("theme", "topic")
 """``level`` of a lineage row: the id in ``theme`` is a theme id or a topic id
 (rows of stores written before topics have no level and read as "theme")."""
+
+LOCK_SUFFIX = ".lock"
+"""The writer lock of store ``PATH`` is the file ``PATH.lock`` (see :meth:`Store.writer_lock`)."""
 
 TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact",
                  "csat", "csat_impact", "ces", "ces_impact")
@@ -108,8 +118,9 @@ class Store:
         The store file (created on the first write). ``voc.duckdb`` by
         convention.
     timeout : float
-        Seconds to wait for another process that holds the store before
-        raising :class:`~voc.errors.StoreError`.
+        Seconds to wait for another process that holds the store (its
+        writer lock ``PATH.lock``, or DuckDB's own file lock) before raising
+        :class:`~voc.errors.StoreError`.
 
     Notes
     -----
@@ -125,6 +136,55 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+    @property
+    def lock_path(self) -> Path:
+        """The writer lock file, ``PATH.lock``."""
+        return self.path.with_name(self.path.name + LOCK_SUFFIX)
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the store's writer lock: one writer at a time, across processes.
+
+        An exclusive OS lock (``flock``) on :attr:`lock_path`, waited for up
+        to ``timeout`` seconds; then :class:`~voc.errors.StoreError`.
+        Re-entrant within a thread (``run_incremental`` holds it around
+        ``write_run``, which takes it too). The OS releases it when the
+        process ends, however it ends; the empty lock file may stay.
+        """
+        key = (str(self.lock_path.resolve()), threading.get_ident())
+        if key in _HELD_LOCKS:
+            _HELD_LOCKS[key] += 1
+            try:
+                yield
+            finally:
+                _HELD_LOCKS[key] -= 1
+            return
+        try:
+            handle = open(self.lock_path, "a+b")
+        except OSError as e:
+            raise StoreError(
+                f"Cannot create the store's lock file '{self.lock_path}': {e.strerror or e}. "
+                "Make the store's folder writable."
+            ) from None
+        try:
+            deadline = time.monotonic() + self.timeout
+            while not _try_lock(handle):
+                if time.monotonic() >= deadline:
+                    raise StoreError(
+                        f"Store '{self.path}' is being written by another voc run: its lock file "
+                        f"'{self.lock_path}' is held (waited {self.timeout:g}s). Nothing was written; "
+                        "run again when that run has finished (the lock is freed when its process ends), "
+                        "or wait longer with Store(path, timeout=SECONDS)."
+                    )
+                time.sleep(0.1)
+            _HELD_LOCKS[key] = 1
+            try:
+                yield
+            finally:
+                del _HELD_LOCKS[key]
+        finally:
+            handle.close()  # closing the file releases the lock
 
     # ------------------------------------------------------------ connection
     @contextlib.contextmanager
@@ -222,7 +282,7 @@ class Store:
         events = _lineage_frame(lineage, run_id, now)
         model_files = _model_blobs(model) if model is not None else []
 
-        with self._connect(write=True) as con:
+        with self.writer_lock(), self._connect(write=True) as con:
             try:
                 con.execute("BEGIN TRANSACTION")
                 if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
@@ -271,7 +331,7 @@ class Store:
         """Append theme lineage events (theme, event, detail) for ``run_id``."""
         now = pd.Timestamp.now(tz="UTC").tz_localize(None)
         frame = _lineage_frame(events, run_id, now)
-        with self._connect(write=True) as con:
+        with self.writer_lock(), self._connect(write=True) as con:
             if not con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
                 raise StoreError(f"Unknown run '{run_id}'. Known runs: {_run_list(con)}.")
             con.execute("BEGIN TRANSACTION")
@@ -284,7 +344,7 @@ class Store:
 
     def delete_run(self, run_id: str) -> None:
         """Remove one run (its rows, lineage and model) in one transaction."""
-        with self._connect(write=True) as con:
+        with self.writer_lock(), self._connect(write=True) as con:
             if not con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
                 raise StoreError(f"Unknown run '{run_id}'. Known runs: {_run_list(con)}.")
             con.execute("BEGIN TRANSACTION")
@@ -562,6 +622,32 @@ def _check_trend_args(metric: str, theme: Any, freq: str) -> None:
 
 
 # ------------------------------------------------------------------ helpers
+_HELD_LOCKS: dict[tuple[str, int], int] = {}
+"""Writer locks this process holds: (lock file, thread) -> depth."""
+
+
+def _try_lock(handle: Any) -> bool:
+    """Take an exclusive lock on an open file without waiting; False if another holds it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    except OSError as e:
+        raise StoreError(f"Cannot lock '{handle.name}': {e.strerror or e}. Put the store on a local disk.") from None
+
+
 def _py_ts(value: Any) -> Any:
     """A UTC timestamp as a naive datetime (NaT -> None)."""
     if value is None or pd.isna(value):

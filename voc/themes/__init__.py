@@ -857,6 +857,7 @@ class ThemeModel:
                 f"Theme model {path} has format version {meta.get('version')!r}; this voc "
                 f"reads version {FORMAT_VERSION}. {fix}"
             )
+        _check_meta(meta, arrays, where=f"Theme model {path}", fix=fix)
         try:
             model = cls(**meta["params"])
             model._check_params()
@@ -934,6 +935,73 @@ class ThemeModel:
     def __repr__(self) -> str:
         changed = {k: v for k, v in self.get_params().items() if v != ThemeModel().get_params()[k]}
         return f"ThemeModel({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
+
+
+# ================================================================ model file
+_FLOAT_ARRAYS = ("references", "reference_probabilities", "floors", "centroids", "probabilities")
+_INT_ARRAYS = ("reference_labels", "partners", "negative_halves", "counts", "sizes", "labels")
+_REQUIRED_ARRAYS = ("references", "reference_labels", "reference_probabilities", "floors", "centroids",
+                    "counts", "sizes", "labels", "probabilities")
+
+
+def _check_meta(meta: dict, arrays: dict, *, where: str, fix: str) -> None:
+    """Check every field of ``model.json`` and the arrays' kinds; :class:`ModelError` naming the field.
+
+    Shapes are checked against each other after loading (in :meth:`ThemeModel.load`).
+    """
+    def bad(field: str, allowed: str, value: Any) -> ModelError:
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return ModelError(f"{where} is corrupt: '{field}' in {MODEL_JSON} must be {allowed}; got {shown}. {fix}")
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def str_list(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    missing = [f for f in ("params", "n_themes", "min_theme_size", "dim", "vocabulary", "exemplars",
+                           "languages", "edits") if f not in meta]
+    if missing:
+        raise ModelError(f"{where} is corrupt: {MODEL_JSON} lacks {', '.join(missing)}. {fix}")
+    if not isinstance(meta["params"], dict) or not all(isinstance(key, str) for key in meta["params"]):
+        raise bad("params", "an object of ThemeModel parameters", meta["params"])
+    for name, value in meta["params"].items():
+        if isinstance(value, float) and not np.isfinite(value):
+            raise bad(f"params.{name}", "a finite number", value)
+    k = meta["n_themes"]
+    for field, low in (("n_themes", 0), ("min_theme_size", 1), ("dim", 1)):
+        if not (is_int(meta[field]) and low <= meta[field] <= 10**9):
+            raise bad(field, f"an integer from {low} to 10^9", meta[field])
+    name = meta.get("embedder_name")
+    if name is not None and not (isinstance(name, str) and 0 < len(name) <= 1000):
+        raise bad("embedder_name", "null or an embedder name (a string)", name)
+    if not str_list(meta["vocabulary"]):
+        raise bad("vocabulary", "a list of words (strings)", meta["vocabulary"])
+    if not (isinstance(meta["exemplars"], list) and len(meta["exemplars"]) == k
+            and all(str_list(q) for q in meta["exemplars"])):
+        raise bad("exemplars", f"a list of {k} lists of quotes (n_themes)", meta["exemplars"])
+    if not (str_list(meta["languages"]) and len(meta["languages"]) == k):
+        raise bad("languages", f"a list of {k} strings (n_themes)", meta["languages"])
+    frozen = meta.get("frozen_keywords", {})
+    if not (isinstance(frozen, dict) and all(
+            re.fullmatch(r"\d{1,9}", t) and int(t) < k and str_list(w) for t, w in frozen.items())):
+        raise bad("frozen_keywords", "an object of theme index -> list of keywords", frozen)
+    absent = [a for a in _REQUIRED_ARRAYS if a not in arrays]
+    if absent:
+        raise ModelError(f"{where} is corrupt: {ARRAYS_NPZ} lacks {', '.join(absent)}. {fix}")
+    for name in _FLOAT_ARRAYS + _INT_ARRAYS:
+        a = arrays.get(name)
+        if a is None:
+            continue
+        numeric = a.dtype.kind in "iub" or (name in _FLOAT_ARRAYS and a.dtype.kind == "f")
+        if not numeric or (a.dtype.kind == "f" and not np.isfinite(a).all()):
+            raise ModelError(f"{where} is corrupt: array '{name}' in {ARRAYS_NPZ} must hold finite "
+                             f"{'numbers' if name in _FLOAT_ARRAYS else 'integers'} (got dtype {a.dtype}). {fix}")
+    for name in ("counts", "sizes"):
+        if (arrays[name] < 0).any():
+            raise ModelError(f"{where} is corrupt: array '{name}' in {ARRAYS_NPZ} has negative "
+                             f"entries. {fix}")
 
 
 # ====================================================================== edits
