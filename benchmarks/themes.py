@@ -160,6 +160,9 @@ def japanese_check():
 
 def main() -> int:
     sets = load_sets()
+    if all(isinstance(data, str) for data in sets.values()):
+        print(f"SKIP: no benchmark data found at {DATA} (set VOC_DATA)")
+        return 0
     print(f"numba warm-up (once per process, not in the timings): {warm_numba():.1f}s")
     print("NMI and ARI count the unassigned mentions (-1) as one more cluster.")
     rows = []
@@ -183,9 +186,6 @@ def main() -> int:
         else:
             rows.append({"data": label, "method": "BERTopic defaults", **scores(gold, bt[0], bt[1])})
         print(pd.DataFrame(rows[-2:]).to_string(index=False), flush=True)
-    if not rows:
-        print(f"SKIP: no benchmark data found at {DATA} (set VOC_DATA)")
-        return 0
     print("\nSummary (seconds: text to themes, embeddings given; voc keyword tokens not included)")
     print(pd.DataFrame(rows).to_string(index=False))
     if os.environ.get("VOC_BENCH_JA", "1") == "1":
@@ -244,7 +244,10 @@ def designs(grid):
     (design, set, NMI, ARI, unassigned, themes) and the BERTopic rows.
     """
     _memo_umap()
-    sets = {k: v for k, v in load_sets().items() if not isinstance(v, str)}
+    sets = load_sets()
+    for skip in (v for v in sets.values() if isinstance(v, str)):
+        print(skip)
+    sets = {k: v for k, v in sets.items() if not isinstance(v, str)}
     rows, bt_rows = [], []
     for name, (texts, gold) in sets.items():
         X = embeddings(texts)
@@ -282,8 +285,15 @@ def leave_one_set_out(m):
 
 if __name__ == "__main__":
     if "--designs" in sys.argv[1:]:
+        if all(isinstance(data, str) for data in load_sets().values()):
+            print(f"SKIP: no benchmark data found at {DATA} (set VOC_DATA)")
+            raise SystemExit(0)
         table, bt = designs(DESIGNS)
         m = margin(table, bt)
+        print("\nEvery design on every set (NMI, ARI: unassigned counts as one more cluster)")
+        print(m.drop(columns=["seconds"]).to_string(index=False))
+        print("\nBERTopic defaults")
+        print(bt.to_string(index=False))
         print(m.pivot_table(index="design", columns="set", values=["NMI", "ARI"]).round(3).to_string())
         print(leave_one_set_out(m).to_string(index=False))
         raise SystemExit(0)
