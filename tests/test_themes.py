@@ -97,7 +97,41 @@ def test_default_umap_fit_is_deterministic():
 
 
 def test_min_theme_size_default_rule():
-    assert [default_min_theme_size(n) for n in (10, 1000, 3080, 50_000)] == [5, 5, 15, 100]
+    # round(sqrt(n) / 5) clipped to [5, 100]
+    sizes = (3, 10, 1000, 3080, 10_000, 50_000, 250_000, 10**7)
+    assert [default_min_theme_size(n) for n in sizes] == [5, 5, 6, 11, 20, 45, 100, 100]
+    grid = [default_min_theme_size(n) for n in range(3, 300_000, 997)]
+    assert grid == sorted(grid)  # never smaller for more mentions
+
+
+def test_default_size_rule_keeps_many_fine_themes():
+    # 220 themes of 16 mentions (3,520 in all, like an intent set with 150+
+    # fine classes): the bar must stay below the theme size (the old rule,
+    # n // 200 = 17, made every one of them too small to be a theme)
+    rng = np.random.default_rng(1)
+    centers = rng.normal(size=(220, 16))
+    X = np.vstack([c + rng.normal(scale=0.15, size=(16, 16)) for c in centers])
+    y = np.repeat(np.arange(220), 16)
+    texts = [f"text {i}" for i in range(len(y))]
+    tokens = [[f"word{g}"] for g in y]
+    # merge_zscore=None: among 220 random directions the most similar pair of
+    # centroids can stand 4 std out by chance; this test is about the size bar
+    model = ThemeModel(n_components=None, merge_zscore=None).fit(X, texts, tokens)
+    assert model.min_theme_size_ == default_min_theme_size(len(X)) == 12
+    assert model.n_themes_ == 220
+    for g in range(220):
+        assert len(set(model.labels_[y == g].tolist()) - {-1}) == 1
+
+
+@pytest.mark.parametrize("n", [300, 1200, 4000])
+def test_default_size_rule_keeps_few_coarse_themes_whole(n):
+    # few large themes at several sizes: the smaller bar does not cut them up
+    X, y, texts, tokens = blobs((n // 2, n // 3, n - n // 2 - n // 3), seed=2)
+    model = ThemeModel(n_components=None).fit(X, texts, tokens)
+    assert model.min_theme_size_ == default_min_theme_size(n)
+    assert model.n_themes_ == 3
+    for g in range(3):
+        assert (model.labels_[y == g] == g).all()
 
 
 def test_bad_parameter_message():
