@@ -632,7 +632,7 @@ def run_streaming(
                 finally:
                     if cache is not None:
                         cache.close()
-                tokens = S.keyword_tokens(model_texts, langs)
+                tokens, phrases = S.keyword_tokens_and_phrases(model_texts, langs)
                 polarity = None  # sentiment of the sample only matters for a polarity split
                 if config.split_polarity is not None:
                     polarity = scorer_obj.score(model_texts, embeddings=vectors,
@@ -640,9 +640,9 @@ def run_streaming(
                 model = ThemeModel(min_theme_size=config.min_theme_size,
                                    split_polarity=config.split_polarity,
                                    random_state=config.random_state).fit(
-                    vectors, texts, tokens, languages=langs, sentiment=polarity)
+                    vectors, texts, tokens, languages=langs, sentiment=polarity, phrases=phrases)
                 model.embedder_name_ = emb.name
-                del vectors, tokens, texts, model_texts, langs, polarity, reservoir
+                del vectors, tokens, phrases, texts, model_texts, langs, polarity, reservoir
             if config.edits:
                 model.apply_edits(load_edits(config.edits))
             seconds["fit"] = round(time.perf_counter() - t0, 3)
