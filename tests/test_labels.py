@@ -43,6 +43,10 @@ def test_english_candidates_from_the_keyword_parse():
     assert "no reply" in got[3] and "no reply from support" in got[3]
     assert "app crashes" in got[4]
     assert "delivery was fast" in got[5]
+    _, short = keyword_tokens_and_phrases(["Love it. 💯", "So frustrating.", "I love it"], ["en"] * 3)
+    assert [p for p, _ in short[0]] == ["love it"]  # a short unit as a whole
+    assert [p for p, _ in short[1]] == ["so frustrating"]
+    assert [p for p, _ in short[2]] == ["love it"]  # leading pronoun trimmed
     for ps in got:
         assert all(2 <= len(p.split()) <= 6 for p in ps)
         assert not any(p.split()[0] in ("the", "my", "i") for p in ps)  # determiners/pronouns trimmed
@@ -62,6 +66,10 @@ def test_japanese_candidates_from_sudachi_bunsetsu():
     assert "丁寧な対応" in got[3]
     assert "クーポンコードが拒否される" in got[4]
     assert "荷物が届かない" in got[5]  # negation kept
+    _, short = keyword_tokens_and_phrases(["2回目の購入です。", "アプリが固まっている", "確認してください。"], ["ja"] * 3)
+    assert [p for p, _ in short[0]] == ["2回目の購入"]  # a short unit as a whole, copula dropped
+    assert "アプリが固まる" in {p for p, _ in short[1]}  # ている dropped
+    assert "確認してください" in {p for p, _ in short[2]}
     assert all(3 <= len(p) <= 15 for ps in got for p in ps)
 
 
@@ -107,6 +115,15 @@ def test_mixed_language_theme_gets_both_phrases():
                        [0, 0, 0, 0, 9]])   # Japanese only
     labels = phrase_labels(counts, None, texts, keys)
     assert labels == ["late delivery / 配送の遅れ", "app crashes", "返事がない"]
+
+
+def test_language_mix_of_mentions_decides_the_label_language():
+    texts = keys = ["late delivery", "配送の遅れ", "配送が遅い"]
+    counts = np.array([[2, 8, 4], [0, 0, 0]])
+    assert phrase_labels(counts, None, texts, keys, n_rows=1) == ["配送の遅れ"]
+    assert phrase_labels(counts, None, texts, keys, n_rows=1, languages=["en 9; ja 1"]) == ["late delivery"]
+    assert phrase_labels(counts, None, texts, keys, n_rows=1, languages=["en 5; ja 5"]) == [
+        "late delivery / 配送の遅れ"]
 
 
 def test_rows_without_candidates_get_empty_labels():

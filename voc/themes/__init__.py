@@ -626,8 +626,9 @@ class ThemeModel:
             rest[g] = False
         rows.append(counts[rest].sum(axis=0))
         neg_rows.append(neg[rest].sum(axis=0))
-        return L.phrase_labels(np.vstack(rows), np.vstack(neg_rows), texts, keys,
-                               n_rows=len(groups), separator=LABEL_SEPARATOR)
+        languages = [_merge_languages([self._base_languages[t] for t in g]) for g in groups]
+        return L.phrase_labels(np.vstack(rows), np.vstack(neg_rows), texts, keys, n_rows=len(groups),
+                               languages=languages, separator=LABEL_SEPARATOR)
 
     # ---------------------------------------------------------------- extend
     def extend(

@@ -47,6 +47,7 @@ Japanese carries at least this share of its candidate phrases."""
 TOP_PER_THEME = 150
 """Phrase columns kept per theme when a model stores its counts."""
 
+_JA_WORD = re.compile(r"[^\W_]")
 _JA_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005]")
 
 # ----------------------------------------------------------------- English
@@ -60,11 +61,14 @@ _EN_PREPOSITION = frozenset(
     within per""".split()
 )
 _EN_PARTICLE_END = frozenset({"up", "down", "out", "off", "back"})
+_EN_LEAD_DROP = frozenset("a an the this these those my your our their his her its i we you they he she".split())
 _EN_FILLER = frozenset(
     """super totally extremely absolutely completely literally honestly actually basically
-    lot lots guys""".split()
+    lot lots guys folks ugh hmm meh lol psa hi hello hey morning btw fyi ok okay oh wow yeah
+    yes""".split()
 )
-_EN_CONTENT_STOP = frozenset({"call", "get", "give", "make", "made", "take", "show", "well", "empty"})
+_EN_CONTENT_STOP = frozenset({"call", "get", "give", "make", "made", "take", "show", "well", "empty",
+                              "keep", "see", "move", "put", "done", "find", "fill"})
 """spaCy stop words that are content words in feedback ("call back", "take forever")."""
 _EN_KEY_DROP = frozenset(
     """a an the this that these those my your our their his her its i you we they he she it me
@@ -124,6 +128,17 @@ def en_phrases(doc, table, stop) -> list[tuple[str, str]]:
                 key = " ".join(lem for lem, t in zip(lemmas[i : j + 1], span)
                                if lem not in _EN_KEY_DROP and (t.is_alpha or t.like_num or lem == "not"))
                 out.append((span.text.lower(), key))
+    # a short unit is a candidate as a whole ("love it", "keep it up", "very disappointed")
+    words = [j for j, t in enumerate(doc) if t.is_alpha or kinds[j] == "n"]
+    while words and (doc[words[0]].lower_ in _EN_FILLER or doc[words[0]].lower_ in _EN_LEAD_DROP):
+        words.pop(0)
+    if (MIN_WORDS <= len(words) <= MAX_WORDS and "c" in {kinds[j] for j in words}
+            and all(kinds[j] != "b" for j in range(words[0] + 1, words[-1] + 1))):
+        span = doc[words[0] : words[-1] + 1]
+        key = " ".join(lemmas[j] for j in range(words[0], words[-1] + 1)
+                       if lemmas[j] not in _EN_KEY_DROP and (doc[j].is_alpha or kinds[j] == "n"))
+        if (span.text.lower(), key) not in out:
+            out.append((span.text.lower(), key or span.text.lower()))
     return out
 
 
@@ -135,6 +150,8 @@ _JA_TRAIL = frozenset({"た", "だ", "ます", "です", "て", "で", "ね", "�
                        "し", "から", "ので", "わ", "ぞ", "ば", "たり", "ながら", "ちゃう", "じゃう"})
 _JA_SUBJECT = frozenset({"が", "は", "も", "を", "に"})
 _JA_NEG = frozenset({"ない", "無い", "ぬ", "ず", "ん"})
+_JA_ASPECT = frozenset({"いる", "居る", "おる", "居る", "ある", "有る", "しまう", "仕舞う"})
+_JA_POLITE = frozenset({"下さる", "くださる", "頂く", "いただく"})
 
 
 def _ja_bunsetsu(doc) -> list[list]:
@@ -148,13 +165,14 @@ def _ja_bunsetsu(doc) -> list[list]:
     closed = True  # the current bunsetsu takes no more content words
     for t in doc:
         tag = t.tag_
-        if tag.startswith(("補助記号", "空白", "記号")) or t.is_space:
+        if tag.startswith(("補助記号", "空白", "記号")) or t.is_space or not _JA_WORD.search(t.text):
             if cur:
                 out.append(cur)
             cur, closed = [], True
             continue
         content = tag.startswith(_JA_CONTENT)
-        attached = tag.startswith(("接尾辞", "助動詞")) or ("非自立可能" in tag and cur and not closed)
+        after_te = bool(cur) and cur[-1].text in ("て", "で") and tag.startswith("動詞")
+        attached = tag.startswith(("接尾辞", "助動詞")) or ("非自立可能" in tag and cur and (not closed or after_te))
         if content and not attached and (closed or tag.startswith(("接頭辞", "副詞", "連体詞"))
                                          or cur[-1].tag_.startswith(("動詞", "形容詞"))):
             if cur:
@@ -184,9 +202,13 @@ def _ja_predicate(b: list) -> str:
     while toks and (toks[-1].text in _JA_TRAIL or toks[-1].lemma_ in ("た", "ます", "です", "だ")
                     or toks[-1].tag_.startswith("助詞")):
         toks.pop()
+    while len(toks) > 2 and toks[-1].lemma_ in _JA_ASPECT and toks[-2].text in ("て", "で"):
+        toks = toks[:-2]  # 固まっている -> 固まる, なっております -> なる
     if not toks:
         return ""
     last = toks[-1]
+    if last.lemma_ in _JA_POLITE or (len(toks) == 2 and toks[0].tag_.startswith("接頭辞")):
+        return "".join(t.text for t in toks)  # 確認してください, お願い
     tail = "ない" if last.lemma_ in _JA_NEG else last.lemma_
     return "".join(t.text for t in toks[:-1]) + tail
 
@@ -229,7 +251,8 @@ def ja_phrases(doc) -> list[tuple[str, str]]:
             if pred and not argument and not (noun_b and not _is_predicate(cb[-1])):
                 out.append(text_a + particles[0] + pred)  # アプリが落ちる
         elif not particles and noun_b and (
-            ca[-1].tag_.startswith("形容詞") or (ca[0].tag_.startswith("形状詞") and a[-1].text == "な")
+            ca[-1].tag_.startswith("形容詞") or (_is_predicate(ca[0]) and not ca[0].tag_.startswith("動詞")
+                                                  and a[-1].text == "な")
         ):
             out.append("".join(t.text for t in a) + text_b)  # 丁寧な対応
     for b in bs:
@@ -237,6 +260,10 @@ def ja_phrases(doc) -> list[tuple[str, str]]:
         nouns = [t for t in c if not t.tag_.startswith("接頭辞")]
         if len(nouns) >= 2 and all(_is_noun(t) for t in nouns):
             out.append("".join(t.text for t in nouns))  # 送料無料
+    if 1 <= len(bs) <= 3:  # a short unit as a whole: 2回目の購入です -> 2回目の購入
+        whole = "".join(t.text for b in bs[:-1] for t in b) + _ja_predicate(bs[-1])
+        if whole not in out:
+            out.append(whole)
     return [(p, p) for p in out if MIN_JA_CHARS <= len(p) <= MAX_JA_CHARS]
 
 
@@ -294,17 +321,21 @@ def _is_ja(text: str) -> bool:
     return bool(_JA_CHAR.search(text))
 
 
+_JA_KANA = re.compile("[\u3040-\u309f]")
+
+
 def _length_weight(text: str) -> float:
-    """Preference for 2-4 word (3-10 character) phrases."""
+    """Preference for 2-4 word (3-10 character) phrases; a Japanese phrase
+    without hiragana (a bare noun compound, 「カスタマーサービス」) counts less."""
     if _is_ja(text):
-        return 1.0 if len(text) <= 10 else 0.8
+        return (1.0 if len(text) <= 10 else 0.8) * (1.0 if _JA_KANA.search(text) else 0.8)
     n = len(text.split())
     return 1.0 if n <= 4 else (0.8 if n == 5 else 0.6)
 
 
 def phrase_labels(counts: np.ndarray, negative: np.ndarray | None, texts: Sequence[str],
                   keys: Sequence[str], *, n_rows: int | None = None,
-                  separator: str = " / ") -> list[str]:
+                  languages: Sequence[str] | None = None, separator: str = " / ") -> list[str]:
     """Label rows of a class x phrase count matrix with their best phrase.
 
     Parameters
@@ -320,6 +351,10 @@ def phrase_labels(counts: np.ndarray, negative: np.ndarray | None, texts: Sequen
         Each column's phrase as written and its lemma key.
     n_rows : int, optional
         Label the first ``n_rows`` rows (default: all).
+    languages : sequence of str, optional
+        Language mix of each labelled row's mentions, as in
+        ``themes_["languages"]`` ("en 12; ja 3"); decides which language(s)
+        the label is in. Without it, the share of Japanese candidates does.
     separator : str
         Joins the English and the Japanese phrase of a mixed class.
 
@@ -367,13 +402,16 @@ def phrase_labels(counts: np.ndarray, negative: np.ndarray | None, texts: Sequen
     out = []
     for i in range(r):
         parts = []
-        ja_mass = major[i, ja].sum()
-        share_ja = ja_mass / major[i].sum() if major[i].sum() else 0.0
+        share_ja = _ja_share(languages[i]) if languages is not None and languages[i] else None
+        if share_ja is None:
+            share_ja = major[i, ja].sum() / major[i].sum() if major[i].sum() else 0.0
         langs = [False, True] if MIXED_SHARE <= share_ja <= 1 - MIXED_SHARE else [share_ja > 0.5]
         for lang in langs:
             cols = np.flatnonzero((major[i] > 0) & (ja == lang))
             if not len(cols):
-                continue
+                cols = np.flatnonzero(major[i] > 0) if len(langs) == 1 else cols
+                if not len(cols):
+                    continue
             if (major[i, cols] >= 2).any():
                 cols = cols[major[i, cols] >= 2]
             score = scores[i, cols] * weight[cols]
@@ -385,6 +423,16 @@ def phrase_labels(counts: np.ndarray, negative: np.ndarray | None, texts: Sequen
         used.update(parts)
         out.append(label)
     return out
+
+
+def _ja_share(mix: str) -> float | None:
+    """Share of "ja" in a language mix such as "en 12; ja 3" (None if empty)."""
+    total = ja = 0
+    for item in filter(None, str(mix).split("; ")):
+        lang, _, c = item.rpartition(" ")
+        total += int(c)
+        ja += int(c) if lang == "ja" else 0
+    return ja / total if total else None
 
 
 def _extend(best: int, i: int, major: np.ndarray, ukeys, tokens, ja, cols) -> int:
