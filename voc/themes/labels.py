@@ -104,10 +104,14 @@ def _en_kind(t, stop) -> str:
 def en_phrases(doc, table, stop) -> list[tuple[str, str]]:
     """Candidate phrases of an English doc from spaCy's tokenizer (see module doc)."""
     kinds = [_en_kind(t, stop) for t in doc]
-    lemmas = [(table.get(t.lower_, t.lower_) if table is not None else t.lower_).lower() for t in doc]
-    lemmas = ["not" if t.lower_ == "n't" else lem for t, lem in zip(doc, lemmas)]
+    lows = [t.lower_ for t in doc]
+    ws = [t.text_with_ws.lower() for t in doc]
+    is_word = [t.is_alpha or t.like_num or k == "n" for t, k in zip(doc, kinds)]
+    lemmas = ["not" if low == "n't" else (table.get(low, low) if table is not None else low).lower()
+              for low in lows]
+    piece = [lem if w and lem not in _EN_KEY_DROP else None for lem, w in zip(lemmas, is_word)]
     out: list[tuple[str, str]] = []
-    n = len(doc)
+    n = len(lows)
     for i in range(n):
         if kinds[i] not in "cnp":
             continue
@@ -116,29 +120,27 @@ def en_phrases(doc, table, stop) -> list[tuple[str, str]]:
             k = kinds[j]
             if k == "b":
                 break
-            if doc[j].is_alpha or doc[j].like_num or k == "n":
-                words += 1
+            words += is_word[j]
             content += k == "c"
             if words > MAX_WORDS:
                 break
             if words < MIN_WORDS or k not in "ce":
                 continue
             if content >= 2 or (content == 1 and kinds[i] == "n"):
-                span = doc[i : j + 1]
-                key = " ".join(lem for lem, t in zip(lemmas[i : j + 1], span)
-                               if lem not in _EN_KEY_DROP and (t.is_alpha or t.like_num or lem == "not"))
-                out.append((span.text.lower(), key))
+                text = ("".join(ws[i:j]) + lows[j])
+                out.append((text, " ".join(p for p in piece[i : j + 1] if p)))
     # a short unit is a candidate as a whole ("love it", "keep it up", "very disappointed")
-    words = [j for j, t in enumerate(doc) if t.is_alpha or kinds[j] == "n"]
-    while words and (doc[words[0]].lower_ in _EN_FILLER or doc[words[0]].lower_ in _EN_LEAD_DROP):
+    words = [j for j in range(n) if is_word[j] and (doc[j].is_alpha or kinds[j] == "n")]
+    while words and (lows[words[0]] in _EN_FILLER or lows[words[0]] in _EN_LEAD_DROP):
         words.pop(0)
     if (MIN_WORDS <= len(words) <= MAX_WORDS and "c" in {kinds[j] for j in words}
             and all(kinds[j] != "b" for j in range(words[0] + 1, words[-1] + 1))):
-        span = doc[words[0] : words[-1] + 1]
-        key = " ".join(lemmas[j] for j in range(words[0], words[-1] + 1)
+        a, b = words[0], words[-1]
+        text = "".join(ws[a:b]) + lows[b]
+        key = " ".join(lemmas[j] for j in range(a, b + 1)
                        if lemmas[j] not in _EN_KEY_DROP and (doc[j].is_alpha or kinds[j] == "n"))
-        if (span.text.lower(), key) not in out:
-            out.append((span.text.lower(), key or span.text.lower()))
+        if not any(text == t for t, _ in out):
+            out.append((text, key or text))
     return out
 
 
