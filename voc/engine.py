@@ -633,10 +633,10 @@ def run_streaming(
                     if cache is not None:
                         cache.close()
                 tokens, phrases = S.keyword_tokens_and_phrases(model_texts, langs)
-                polarity = None  # sentiment of the sample only matters for a polarity split
-                if config.split_polarity is not None:
-                    polarity = scorer_obj.score(model_texts, embeddings=vectors,
-                                                languages=langs)[C.SENTIMENT_LABEL].tolist()
+                # sentiment of the sample: for a polarity split, and for phrase labels
+                # (a complaint theme is labelled from its negative mentions), as in analyze
+                polarity = scorer_obj.score(model_texts, embeddings=vectors,
+                                            languages=langs)[C.SENTIMENT_LABEL].tolist()
                 model = ThemeModel(min_theme_size=config.min_theme_size,
                                    split_polarity=config.split_polarity,
                                    random_state=config.random_state).fit(

@@ -264,6 +264,9 @@ def ja_phrases(doc) -> list[tuple[str, str]]:
             out.append("".join(t.text for t in nouns))  # 送料無料
     if 1 <= len(bs) <= 3:  # a short unit as a whole: 2回目の購入です -> 2回目の購入
         whole = "".join(t.text for b in bs[:-1] for t in b) + _ja_predicate(bs[-1])
+        if len(whole) < MIN_JA_CHARS:  # 最高です stays 最高です, not 最高
+            last = [t for t in bs[-1] if not t.tag_.startswith("助詞-終助詞")]
+            whole = "".join(t.text for b in bs[:-1] for t in b) + "".join(t.text for t in last)
         if whole not in out:
             out.append(whole)
     return [(p, p) for p in out if MIN_JA_CHARS <= len(p) <= MAX_JA_CHARS]
