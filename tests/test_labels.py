@@ -47,6 +47,10 @@ def test_english_candidates_from_the_keyword_parse():
     assert [p for p, _ in short[0]] == ["love it"]  # a short unit as a whole
     assert [p for p, _ in short[1]] == ["so frustrating"]
     assert [p for p, _ in short[2]] == ["love it"]  # leading pronoun trimmed
+    _, more = keyword_tokens_and_phrases(["It doesn't work", "Great, thank you!", "Flights to Denver"], ["en"] * 3)
+    assert "doesn't work" in {p for p, _ in more[0]}  # n't starts with its auxiliary
+    assert "thank you" in {p for p, _ in more[1]}  # an object pronoun may end a phrase
+    assert not any(p.startswith("to ") for p, _ in more[2])  # only on/without start a phrase
     for ps in got:
         assert all(2 <= len(p.split()) <= 6 for p in ps)
         assert not any(p.split()[0] in ("the", "my", "i") for p in ps)  # determiners/pronouns trimmed

@@ -61,7 +61,12 @@ _EN_PREPOSITION = frozenset(
     within per""".split()
 )
 _EN_PARTICLE_END = frozenset({"up", "down", "out", "off", "back"})
-_EN_LEAD_DROP = frozenset("a an the this these those my your our their his her its i we you they he she".split())
+_EN_LEAD_DROP = frozenset("a an the my our i we".split())
+_EN_START_PREP = frozenset({"on", "without"})
+"""The prepositions a phrase may start with ("on hold for an hour"); "to
+san diego" or "to change my flight" read better from their content word."""
+_EN_OBJECT_END = frozenset({"it", "you", "me", "us", "them"})
+"""Object pronouns that may end a phrase ("thank you", "fix it")."""
 _EN_FILLER = frozenset(
     """super totally extremely absolutely completely literally honestly actually basically
     lot lots guys folks ugh hmm meh lol psa hi hello hey morning btw fyi ok okay oh wow yeah
@@ -94,7 +99,7 @@ def _en_kind(t, stop) -> str:
         return "n"
     if low in _EN_PREPOSITION:
         return "p"
-    if low in _EN_PARTICLE_END:
+    if low in _EN_PARTICLE_END or low in _EN_OBJECT_END:
         return "e"
     if t.like_num or len(low) < 2 or low in _EN_FILLER or (low in stop and low not in _EN_CONTENT_STOP):
         return "f"
@@ -113,8 +118,10 @@ def en_phrases(doc, table, stop) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     n = len(lows)
     for i in range(n):
-        if kinds[i] not in "cnp":
+        if kinds[i] not in "cnp" or (kinds[i] == "p" and lows[i] not in _EN_START_PREP):
             continue
+        # "n't" starts with its auxiliary: "doesn't work", not "n't work"
+        start = i - 1 if lows[i] == "n't" and i > 0 else i
         words = content = 0
         for j in range(i, n):
             k = kinds[j]
@@ -126,8 +133,8 @@ def en_phrases(doc, table, stop) -> list[tuple[str, str]]:
                 break
             if words < MIN_WORDS or k not in "ce":
                 continue
-            if content >= 2 or (content == 1 and kinds[i] == "n"):
-                text = ("".join(ws[i:j]) + lows[j])
+            if content >= 2 or (content == 1 and (kinds[i] == "n" or lows[j] in _EN_OBJECT_END)):
+                text = ("".join(ws[start:j]) + lows[j])
                 out.append((text, " ".join(p for p in piece[i : j + 1] if p)))
     # a short unit is a candidate as a whole ("love it", "keep it up", "very disappointed")
     words = [j for j in range(n) if is_word[j] and (doc[j].is_alpha or kinds[j] == "n")]
