@@ -662,17 +662,17 @@ def run_streaming(
                 finally:
                     if cache is not None:
                         cache.close()
-                tokens = S.keyword_tokens(model_texts, langs)
-                polarity = None  # sentiment of the sample only matters for a polarity split
-                if config.split_polarity is not None:
-                    polarity = scorer_obj.score(model_texts, embeddings=vectors,
-                                                languages=langs)[C.SENTIMENT_LABEL].tolist()
+                tokens, phrases = S.keyword_tokens_and_phrases(model_texts, langs)
+                # sentiment of the sample: for a polarity split, and for phrase labels
+                # (a complaint theme is labelled from its negative mentions), as in analyze
+                polarity = scorer_obj.score(model_texts, embeddings=vectors,
+                                            languages=langs)[C.SENTIMENT_LABEL].tolist()
                 model = ThemeModel(min_theme_size=config.min_theme_size,
                                    split_polarity=config.split_polarity,
                                    random_state=config.random_state).fit(
-                    vectors, texts, tokens, languages=langs, sentiment=polarity)
+                    vectors, texts, tokens, languages=langs, sentiment=polarity, phrases=phrases)
                 model.embedder_name_ = emb.name
-                del vectors, tokens, texts, model_texts, langs, polarity, reservoir
+                del vectors, tokens, phrases, texts, model_texts, langs, polarity, reservoir
             if edits is not None:
                 model.apply_edits(edits)
             seconds["fit"] = round(time.perf_counter() - t0, 3)

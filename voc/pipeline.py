@@ -327,7 +327,7 @@ def analyze(
     with timer.stage("themes", f"{'assigning' if model is not None else 'fitting'} "
                                f"{len(texts):,} mentions") as info:
         if model is None:
-            tokens = S.keyword_tokens(model_texts, languages)
+            tokens, phrases = S.keyword_tokens_and_phrases(model_texts, languages)
             fit_idx = _fit_sample(len(texts), config.fit_sample, config.random_state)
             model = ThemeModel(
                 min_theme_size=config.min_theme_size, split_polarity=config.split_polarity,
@@ -338,6 +338,7 @@ def analyze(
                 [tokens[i] for i in fit_idx],
                 languages=[languages[i] for i in fit_idx],
                 sentiment=[polarity[i] for i in fit_idx],
+                phrases=[phrases[i] for i in fit_idx],
             )
             model.embedder_name_ = embedder.name
         if edits is not None:
@@ -347,12 +348,14 @@ def analyze(
         topics_before = set(model.topics_["topic"].tolist())
         if discover and model is not None:
             noise = np.flatnonzero(np.asarray(theme_ids) == C.NOISE)
-            tokens = S.keyword_tokens([model_texts[i] for i in noise], [languages[i] for i in noise])
+            tokens, phrases = S.keyword_tokens_and_phrases([model_texts[i] for i in noise],
+                                                           [languages[i] for i in noise])
             emerging = model.extend(
                 embeddings[noise], [texts[i] for i in noise], tokens,
                 languages=[languages[i] for i in noise],
                 sentiment=[polarity[i] for i in noise],
                 min_theme_size=config.min_theme_size,
+                phrases=phrases,
             )
             if emerging:
                 theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)

@@ -767,6 +767,36 @@ def keyword_tokens(
     >>> keyword_tokens(["Deliveries were late"], ["en"])
     [['delivery', 'late']]
     """
+    return _parse_units(texts, languages, batch_size=batch_size, phrases=False)[0]
+
+
+def keyword_tokens_and_phrases(
+    texts: Sequence[str], languages: Sequence[str], *, batch_size: int = 512
+) -> tuple[list[list[str]], list[list[tuple[str, str]]]]:
+    """Keyword tokens and candidate label phrases of each text, from one parse.
+
+    The tokens are those of :func:`keyword_tokens`; the phrases are
+    :func:`voc.themes.labels.doc_phrases` of the same spaCy docs, so adding
+    phrase labels parses no unit a second time.
+
+    Returns
+    -------
+    tokens : list of list of str
+        As :func:`keyword_tokens`.
+    phrases : list of list of (str, str)
+        Candidate ``(text, key)`` phrases per text (duplicates kept).
+
+    Examples
+    --------
+    >>> tokens, phrases = keyword_tokens_and_phrases(["The promo code was rejected"], ["en"])
+    >>> ("promo code was rejected", "promo code reject") in phrases[0]
+    True
+    """
+    return _parse_units(texts, languages, batch_size=batch_size, phrases=True)
+
+
+def _parse_units(texts, languages, *, batch_size: int, phrases: bool):
+    """Parse every text once; keyword tokens and (optionally) phrases per text."""
     texts = [_as_text(t) for t in texts]
     languages = [_as_text(x) for x in languages]
     if len(texts) != len(languages):
@@ -774,7 +804,10 @@ def keyword_tokens(
             f"keyword_tokens() got {len(texts)} texts but {len(languages)} languages; "
             "pass one language per text."
         )
+    if phrases:
+        from voc.themes.labels import doc_phrases
     out: list[list[str]] = [[] for _ in texts]
+    cands: list[list[tuple[str, str]]] = [[] for _ in texts]
     ja_idx = [i for i, t in enumerate(texts) if t.strip() and (languages[i] == "ja" or _JA_CHARS.search(t))]
     ja_set = set(ja_idx)
     en_idx = [i for i, t in enumerate(texts) if t.strip() and i not in ja_set]
@@ -790,9 +823,13 @@ def keyword_tokens(
             docs = _ja_nlp().pipe(pieces, batch_size=batch_size)
             for i, doc in zip(owners, docs):
                 out[i].extend(_ja_keywords(doc))
+                if phrases:
+                    cands[i].extend(doc_phrases(doc, "ja"))
         else:
             table, stop = _en_lemma_table(), _en_stop_words()
             docs = _en_nlp().pipe(pieces, batch_size=batch_size)
             for i, doc in zip(owners, docs):
                 out[i].extend(_en_keywords(doc, table, stop))
-    return out
+                if phrases:
+                    cands[i].extend(doc_phrases(doc, "en", table=table, stop=stop))
+    return out, cands

@@ -48,6 +48,7 @@ import pandas as pd
 from .._atomic import atomic_dir
 from ..errors import ConfigError, InputError, ModelError
 from .hierarchy import TOPIC_ZSCORE, group_themes, join_topics, topic_threshold
+from . import labels as L
 
 log = logging.getLogger(__name__)
 
@@ -257,6 +258,7 @@ class ThemeModel:
         *,
         languages: Sequence[str] | None = None,
         sentiment: Sequence[str] | None = None,
+        phrases: Sequence[Sequence] | None = None,
     ) -> "ThemeModel":
         """Find themes in ``embeddings`` and label them.
 
@@ -277,6 +279,11 @@ class ThemeModel:
             (``split_polarity``) is split in two: its negative mentions and
             the rest (e.g. "late delivery" and "fast delivery"). ``None``:
             no split.
+        phrases : sequence of list of (str, str), optional
+            Candidate label phrases per mention, ``(text, lemma key)`` pairs
+            (:func:`voc.segment.keyword_tokens_and_phrases`). Themes are then
+            labelled with their best phrase (:mod:`voc.themes.labels`);
+            without them, with their top keywords joined by " / ".
 
         Returns
         -------
@@ -294,7 +301,7 @@ class ThemeModel:
             )
         tokens = [[str(w) for w in toks] for toks in tokens]
         for name, seq in (("texts", texts), ("tokens", tokens), ("languages", languages),
-                          ("sentiment labels", sentiment)):
+                          ("sentiment labels", sentiment), ("phrase lists", phrases)):
             if seq is not None and len(seq) != n:
                 raise InputError(
                     f"ThemeModel.fit got {n} embeddings but {len(seq)} {name}; "
@@ -352,6 +359,8 @@ class ThemeModel:
         self._base_probs = probs
         self._centroids = _centroids(X, final, k)
         self._vocab, self._counts = _class_counts(tokens, final, k)
+        self._phrases = (None if phrases is None else
+                         L.phrase_counts(phrases, final, k, None if negative is None else np.asarray(negative)))
         self._base_sizes = np.bincount(final[final >= 0], minlength=k).astype(int)
         self._base_exemplars = [
             _exemplars(X, texts, final, t, self._centroids[t], self.n_exemplars) for t in range(k)
@@ -363,6 +372,7 @@ class ThemeModel:
         self.edits_ = _empty_edits()
         self._frozen_words: dict[int, list[str]] = {}
         self._frozen_topic_words: dict[int, tuple[tuple[int, ...], list[str]]] = {}
+        self._frozen_labels: dict[int, str] = {}
         self._rebuild()
         return self
 
@@ -603,12 +613,15 @@ class ThemeModel:
         parts_of = {s: np.flatnonzero(target == s) for s in survivors}
         rest = np.concatenate([np.flatnonzero(target == NOISE), np.arange(k, len(self._counts))])
         words_of = self._keywords([parts_of[s] for s in survivors], rest)
+        phrase_labels = self.group_labels([parts_of[s] for s in survivors])
         records, quotes_of = [], {}
-        for s, words in zip(survivors, words_of):
+        for s, words, phrase in zip(survivors, words_of, phrase_labels):
             parts = parts_of[s]
-            if len(parts) == 1 and int(parts[0]) in self._frozen_words:  # kept across extend()
-                words = list(self._frozen_words[int(parts[0])])
-            label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"theme {s}"
+            single = int(parts[0]) if len(parts) == 1 else None
+            if single in self._frozen_words:  # kept across extend()
+                words = list(self._frozen_words[single])
+            label = (self._frozen_labels.get(single) or phrase
+                     or LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"theme {s}")
             label = self.edits_["rename"].get(s, label)
             quotes_of[s] = _merge_exemplars([self._base_exemplars[p] for p in parts], self.n_exemplars)
             records.append(
@@ -663,11 +676,15 @@ class ThemeModel:
                          if topic_of[s] == t] for t in topics}
         groups = [np.concatenate([parts_of[s] for s in leaves_of[t]]) for t in topics]
         records = []
-        for t, words, parts in zip(topics, self._keywords(groups, rest), groups):
+        theme_label = dict(zip(self.themes_["theme"], self.themes_["label"]))
+        phrases = self.group_labels(groups)  # a topic's phrase label: its leaves' phrase counts summed
+        for t, words, parts, phrase in zip(topics, self._keywords(groups, rest), groups, phrases):
             frozen = self._frozen_topic_words.get(t)
             if frozen is not None and frozen[0] == tuple(sorted(int(p) for p in parts)):  # kept across extend()
                 words = list(frozen[1])
-            label = LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"topic {t}"
+            if len(leaves_of[t]) == 1:  # a one-theme topic is called what its theme is called
+                phrase = theme_label.get(leaves_of[t][0], phrase)
+            label = phrase or LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"topic {t}"
             quotes = _merge_exemplars([quotes_of[s] for s in leaves_of[t]], self.n_exemplars)
             records.append({
                 "topic": t,
@@ -694,6 +711,31 @@ class ThemeModel:
     def n_topics_(self) -> int:
         return int(self._base_topics.max()) + 1 if len(self._base_topics) else 0
 
+    def group_labels(self, groups: Sequence[Sequence[int]]) -> list[str]:
+        """Phrase label of each group of fitted theme ids (a theme, a merge, a topic).
+
+        A group's row is the sum of its themes' rows of the theme x phrase
+        counts; the themes in no group and the noise count in the IDF as one
+        background row (:func:`voc.themes.labels.phrase_labels`). Returns ""
+        for every group when the model has no phrase counts (fitted without
+        ``phrases``, or saved by an older voc).
+        """
+        if getattr(self, "_phrases", None) is None:
+            return [""] * len(groups)
+        texts, keys, counts, neg = self._phrases
+        k = self.n_themes_
+        rows, neg_rows, rest = [], [], np.ones(k + 1, dtype=bool)
+        for g in groups:
+            g = np.asarray(g, dtype=int)
+            rows.append(counts[g].sum(axis=0))
+            neg_rows.append(neg[g].sum(axis=0))
+            rest[g] = False
+        rows.append(counts[rest].sum(axis=0))
+        neg_rows.append(neg[rest].sum(axis=0))
+        languages = [_merge_languages([self._base_languages[t] for t in g]) for g in groups]
+        return L.phrase_labels(np.vstack(rows), np.vstack(neg_rows), texts, keys, n_rows=len(groups),
+                               languages=languages, separator=LABEL_SEPARATOR)
+
     # ---------------------------------------------------------------- extend
     def extend(
         self,
@@ -704,6 +746,7 @@ class ThemeModel:
         languages: Sequence[str] | None = None,
         sentiment: Sequence[str] | None = None,
         min_theme_size: int | None = None,
+        phrases: Sequence[Sequence] | None = None,
     ) -> list[int]:
         """Add emerging themes found among mentions that fit no existing theme.
 
@@ -717,7 +760,7 @@ class ThemeModel:
 
         Parameters
         ----------
-        embeddings, texts, tokens, languages, sentiment
+        embeddings, texts, tokens, languages, sentiment, phrases
             As in :meth:`fit`, for the unassigned mentions only.
         min_theme_size : int, optional
             Smallest emerging theme. ``None`` means the model's fitted
@@ -743,7 +786,7 @@ class ThemeModel:
         sub = ThemeModel(**params)
         sub._allow_single_cluster = True
         sub._min_cohesion = floor
-        sub.fit(X, texts, tokens, languages=languages, sentiment=sentiment)
+        sub.fit(X, texts, tokens, languages=languages, sentiment=sentiment, phrases=phrases)
         cohesion = _cohesion(sub._ref, sub._ref_labels, sub.n_themes_, trim=COHESION_TRIM)
         keep = np.flatnonzero(cohesion >= floor)
         log.info("extend: candidate themes of sizes %s, cohesion %s; kept those >= %.3f",
@@ -760,6 +803,8 @@ class ThemeModel:
             parts = np.flatnonzero(target == row.theme)
             if len(parts) == 1 and row.keywords:
                 self._frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
+            if len(parts) == 1 and row.theme not in self.edits_["rename"]:
+                self._frozen_labels.setdefault(int(parts[0]), row.label)
         # so do topics whose themes do not change
         for row in self.topics_.itertuples():
             parts = tuple(sorted(int(p) for s in row.themes.split(KEYWORD_SEPARATOR)
@@ -790,6 +835,7 @@ class ThemeModel:
         counts[k + j, old] += self._counts[k]
         counts[k + j, new] += sub._counts[j]
         self._vocab, self._counts = vocab, counts
+        self._phrases = _stack_phrases(self._phrases, sub._phrases, k, j)
         self._base_sizes = np.concatenate([self._base_sizes, sub._base_sizes])
         self._base_exemplars = self._base_exemplars + sub._base_exemplars
         self._base_languages = self._base_languages + sub._base_languages
@@ -823,6 +869,7 @@ class ThemeModel:
                                       for t, (parts, words) in sorted(self._frozen_topic_words.items())},
             "topic_threshold": (float(self._topic_threshold) if np.isfinite(self._topic_threshold)
                                 else None),
+            "frozen_labels": {str(t): w for t, w in sorted(self._frozen_labels.items())},
         }
         arrays = {
             "references": self._ref.astype(np.float16),
@@ -838,6 +885,10 @@ class ThemeModel:
             "probabilities": self._base_probs.astype(np.float32),
             "topics": self._base_topics.astype(np.int32),
         }
+        if self._phrases is not None:
+            meta["phrases"], meta["phrase_keys"] = list(self._phrases[0]), list(self._phrases[1])
+            arrays["phrase_counts"] = self._phrases[2].astype(np.int32)
+            arrays["phrase_negative"] = self._phrases[3].astype(np.int32)
         with atomic_dir(path) as tmp:
             (tmp / MODEL_JSON).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
             with open(tmp / ARRAYS_NPZ, "wb") as fh:
@@ -890,6 +941,12 @@ class ThemeModel:
                 model._topic_threshold = topic_threshold(model._centroids, zscore=model.topic_zscore)
             model._base_topics = (arrays["topics"].astype(int) if "topics" in arrays else group_themes(
                 model._centroids, sizes=model._base_sizes, threshold=model._topic_threshold))
+            model._phrases = None  # models saved before phrase labels: keyword labels
+            if "phrase_counts" in arrays:
+                model._phrases = ([str(p) for p in meta["phrases"]], [str(p) for p in meta["phrase_keys"]],
+                                  arrays["phrase_counts"].astype(np.int64),
+                                  arrays["phrase_negative"].astype(np.int64))
+            p = model._phrases
             checks = [
                 model._ref.ndim == 2 and model._ref.shape[1] == dim,
                 model._ref_labels.shape == (len(model._ref),),
@@ -900,6 +957,7 @@ class ThemeModel:
                 bool(((model._partner >= -1) & (model._partner < k)).all()),
                 model._centroids.shape == (k, dim),
                 model._counts.shape == (k + 1, len(vocab)),
+                p is None or (len(p[0]) == len(p[1]) and p[2].shape == p[3].shape == (k + 1, len(p[0]))),
                 model._base_sizes.shape == (k,),
                 model._base_labels.shape == model._base_probs.shape,
                 len(meta["exemplars"]) == k and len(meta["languages"]) == k,
@@ -924,6 +982,7 @@ class ThemeModel:
             model._frozen_topic_words = {
                 int(t): (tuple(int(p) for p in v["themes"]), [str(w) for w in v["keywords"]])
                 for t, v in meta.get("frozen_topic_keywords", {}).items()}
+            model._frozen_labels = {int(t): str(w) for t, w in meta.get("frozen_labels", {}).items()}
         except ConfigError as exc:
             raise ModelError(f"Theme model {path} is corrupt: {exc} {fix}") from None
         except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -1342,12 +1401,39 @@ def _subset_themes(model: "ThemeModel", keep: np.ndarray) -> "ThemeModel":
     out._partner = remap[model._partner[keep] + 1]  # a half whose partner is dropped stands alone
     out._neg_half = model._neg_half[keep] & (out._partner >= 0)
     out._vocab = model._vocab
-    out._counts = np.vstack([model._counts[keep], model._counts[np.setdiff1d(np.arange(k + 1), keep)].sum(axis=0)])
+    rest = np.setdiff1d(np.arange(k + 1), keep)
+    out._counts = np.vstack([model._counts[keep], model._counts[rest].sum(axis=0)])
+    out._phrases = None
+    if model._phrases is not None:
+        texts, keys, counts, neg = model._phrases
+        out._phrases = (texts, keys, np.vstack([counts[keep], counts[rest].sum(axis=0)]),
+                        np.vstack([neg[keep], neg[rest].sum(axis=0)]))
     out._base_sizes = model._base_sizes[keep]
     out._base_exemplars = [model._base_exemplars[t] for t in keep]
     out._base_languages = [model._base_languages[t] for t in keep]
     out._k = out.n_themes_ = len(keep)
     return out
+
+
+def _stack_phrases(old, new, k: int, j: int):
+    """Phrase counts of ``k`` established themes and ``j`` new ones (extend);
+    a side without phrase counts contributes zero rows."""
+    if old is None and new is None:
+        return None
+    empty = ([], [], np.zeros((k + 1, 0), dtype=np.int64), np.zeros((k + 1, 0), dtype=np.int64))
+    old = old if old is not None else empty
+    new = new if new is not None else ([], [], np.zeros((j + 1, 0), dtype=np.int64),
+                                       np.zeros((j + 1, 0), dtype=np.int64))
+    texts, keys, a, b = L.union_columns(old[0], old[1], new[0], new[1])
+    out = []
+    for m in (2, 3):
+        M = np.zeros((k + j + 1, len(texts)), dtype=np.int64)
+        M[:k, a] = old[m][:k]
+        M[k : k + j][:, b] = new[m][:j]
+        M[k + j, a] += old[m][k]
+        M[k + j, b] += new[m][j]
+        out.append(M)
+    return texts, keys, out[0], out[1]
 
 
 def _class_counts(tokens: list[list[str]], labels: np.ndarray, k: int):
