@@ -322,7 +322,8 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
             evidence: Counter = Counter()
             for raw in _iter_raw(source, options.get("format"), options.get("encoding"), chunk_size):
                 if not raw.frame.empty:
-                    mapping = mapping or _resolve_mapping(list(raw.frame.columns), explicit)
+                    if mapping is None:
+                        mapping, notes = _resolve_mapping(list(raw.frame.columns), explicit, raw.frame, csat_scale)
                     if C.DATE not in mapping:
                         break
                     evidence.update(_date_evidence(_as_str(raw.frame[mapping[C.DATE]])))
