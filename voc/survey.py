@@ -367,7 +367,7 @@ def scale_warnings(records: Any, *, config: Any, mapping: dict | None = None) ->
         values = pd.to_numeric(records[col], errors="coerce").dropna()
         if len(values) < SCALE_CHECK_MIN_N or values.max() > (lo + hi) / 2:
             continue
-        vmin, vmax = _fmt(values.min()), _fmt(values.max())
+        vmin, vmax = _fmt(float(values.min())), _fmt(float(values.max()))
         source = mapping.get(col, col)
         if col == "nps":
             hint = (f"Is it a {vmin}-{vmax} rating? Map it as CSAT (--csat-col {source} --csat-scale "
@@ -377,7 +377,3 @@ def scale_warnings(records: Any, *, config: Any, mapping: dict | None = None) ->
         out.append(f"{name} column '{source}': all {len(values)} answers lie within {vmin}-{vmax}, "
                    f"the lower half of the {name} scale {lo}-{hi}. {hint}")
     return out
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
