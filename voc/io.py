@@ -901,9 +901,9 @@ def _ja_match(token: str, names: tuple[str, ...]) -> bool:
     return any(token == n or token.endswith(n) for n in names)
 
 
-def _guess(vocab: str, header: str) -> bool:
-    """Whether ``header`` is a compound or Japanese name of ``vocab`` (no values needed)."""
-    tokens = _head(_tokens(header))
+def _guess(vocab: str, tokens: list[str]) -> bool:
+    """Whether a header (its :func:`_head` tokens) is a compound or Japanese name
+    of ``vocab`` (no values needed)."""
     if not tokens:
         return False
     last = tokens[-1]
@@ -922,17 +922,17 @@ def _guess(vocab: str, header: str) -> bool:
     return last in keywords or (last in score_words and any(t in keywords for t in tokens))
 
 
-def _candidate(vocab: str, header: str, values: pd.Series | None,
-               csat_scale: tuple[int, int]) -> str | None:
-    """Why ``header`` fits ``vocab`` by its values, or None."""
-    tokens = _head(_tokens(header))
-    if not tokens or values is None:
-        return None
-    names = CANDIDATES[vocab]
-    last = tokens[-1]
-    joined = "_".join(tokens)
-    if not (joined in names or last in names or (re.search(f"[{_CJK}]", last) and _ja_match(last, names))):
-        return None
+def _is_candidate(vocab: str, tokens: list[str]) -> bool:
+    """Whether a header (its :func:`_head` tokens) names a candidate of ``vocab``."""
+    if not tokens:
+        return False
+    names, last = CANDIDATES[vocab], tokens[-1]
+    return ("_".join(tokens) in names or last in names
+            or bool(re.search(f"[{_CJK}]", last) and _ja_match(last, names)))
+
+
+def _candidate(vocab: str, values: pd.Series, csat_scale: tuple[int, int]) -> str | None:
+    """Why a candidate column fits ``vocab`` by its values, or None."""
     s = _as_str(values).dropna()
     if s.empty:
         return None
@@ -974,9 +974,12 @@ def _resolve_mapping(available: list[str], explicit: dict[str, str | None],
     used = set(mapping.values())
     by_norm: dict[str, str] = {}
     by_words: dict[str, str] = {}  # CamelCase split: "ReviewText" -> review_text
+    heads: dict[str, list[str]] = {}
     for a in available:
+        words = _tokens(a)
         by_norm.setdefault(_norm(a), a)
-        by_words.setdefault("_".join(_tokens(a)), a)
+        by_words.setdefault("_".join(words), a)
+        heads[a] = _head(words)
 
     def known(vocab: str) -> tuple[str, str] | None:
         for candidate in AUTO_NAMES[vocab] + JA_NAMES[vocab]:
@@ -990,17 +993,17 @@ def _resolve_mapping(available: list[str], explicit: dict[str, str | None],
 
     def compound(vocab: str) -> tuple[str, str] | None:
         for col in available:
-            if col not in used and _guess(vocab, col):
+            if col not in used and _guess(vocab, heads[col]):
                 return col, f"guessed from header '{col}'"
         return None
 
     def by_values(vocab: str) -> tuple[str, str] | None:
-        if vocab not in CANDIDATES:
+        if vocab not in CANDIDATES or frame is None:
             return None
         for col in available:
-            if col in used:
+            if col in used or not _is_candidate(vocab, heads[col]):
                 continue
-            why = _candidate(vocab, col, None if frame is None else frame[col], csat_scale)
+            why = _candidate(vocab, frame[col], csat_scale)
             if why:
                 return col, f"guessed from header '{col}': {why}"
         return None
