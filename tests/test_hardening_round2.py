@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 import voc
 import voc.embed
+from voc.rank import theme_rows
 import voc.sentiment
 from voc import columns as C
 from voc.cli import main
@@ -243,7 +244,7 @@ def test_one_outsized_record_contributes_a_bounded_number_of_units(fitted):
     assert result.run["config"]["max_units_per_record"] == 50
     themes = result.themes[result.themes[C.THEME] != -1]
     assert (themes["mentions"] > 0).all()
-    assert set(result.pain_points[C.THEME]) <= set(themes[C.THEME])
+    assert set(theme_rows(result.pain_points)[C.THEME]) <= set(themes[C.THEME])
 
     small = voc.load_feedback(pd.DataFrame({"text": ["One. Two. Three. Four. Five.", "Six."] * 3}))
     from voc.segment import segment
@@ -263,7 +264,7 @@ def test_themes_without_mentions_never_reach_the_outputs(tmp_path, fitted):
     assert 0 < len(used) < model.n_themes_                               # some themes got nothing
     assert set(result.themes[C.THEME]) == used | {-1}
     assert (result.themes.loc[result.themes[C.THEME] != -1, "mentions"] > 0).all()
-    assert set(result.pain_points[C.THEME]) <= used
+    assert set(theme_rows(result.pain_points)[C.THEME]) <= used
     assert result.run["counts"]["themes"] == len(used)
     result.save(tmp_path / "out")
     assert set(pd.read_csv(tmp_path / "out" / "themes.csv")["theme"]) == used | {-1}

@@ -148,7 +148,7 @@ def test_dotted_dates_are_day_first():
 def test_undecidable_dates_warn_and_date_format_decides(tmp_path, monkeypatch):
     got, warnings = _dates(["03/04/2026", "05/06/2026"])
     assert got == ["2026-03-04 00:00", "2026-05-06 00:00"]
-    assert len(warnings) == 1 and "ambiguous" in warnings[0] and "--date-format" in warnings[0]
+    assert len(warnings) == 1 and "ambiguous" in warnings[0] and "date_format='dmy'" in warnings[0]
     got, warnings = _dates(["03/04/2026", "05/06/2026"], date_format="dmy")
     assert got == ["2026-04-03 00:00", "2026-06-05 00:00"] and warnings == []
     got, _ = _dates(["03.04.2026 10:30"], date_format="%d.%m.%Y %H:%M")
@@ -168,7 +168,7 @@ def test_dates_contradicting_the_column_format_fail_with_line_numbers(tmp_path):
 
 
 def test_date_not_matching_the_given_format_is_a_row_problem():
-    with pytest.raises(InputError, match=r"do not match --date-format '%d.%m.%Y': 1 row \(record 2\)"):
+    with pytest.raises(InputError, match=r"do not match date_format='%d.%m.%Y': 1 row \(record 2\)"):
         _dates(["03.04.2026", "2026-04-13"], date_format="%d.%m.%Y")
 
 
@@ -241,7 +241,7 @@ def test_shift_jis_is_suggested_only_when_it_reads_as_japanese(tmp_path):
     binary.write_bytes(b"text\n" + bytes(range(0x80, 0xa0)) * 3 + b"\n")
     with pytest.raises(InputError) as info:
         load_feedback(binary)
-    assert "latin-1" not in str(info.value) and "pass its encoding with --encoding" in str(info.value)
+    assert "latin-1" not in str(info.value) and "pass its encoding with encoding=." in str(info.value)
 
 
 def test_japanese_utf8_read_as_latin1_warns_of_mojibake(tmp_path, monkeypatch):

@@ -225,7 +225,7 @@ def test_weekly_runs_keep_topic_ids_in_the_store(tmp_path, monkeypatch):
     monkeypatch.setattr(voc.sentiment, "get_scorer", lambda *a, **k: FakeScorer())
     df = voc.load_feedback(make_feedback(500, random_state=0, weeks=2))
     week2 = df["date"] >= df["date"].min() + pd.Timedelta(days=7)
-    config = Config(n_bootstrap=20, cache_dir="", min_theme_size=8)
+    config = Config(n_bootstrap=20, cache_dir="", min_theme_size=8, embedder="fake")
     store = Store(tmp_path / "voc.duckdb")
     first = run_incremental(df[~week2], store, config=config)
     topics1 = store.topics()
@@ -233,7 +233,7 @@ def test_weekly_runs_keep_topic_ids_in_the_store(tmp_path, monkeypatch):
     assert (first.mentions[C.TOPIC] == first.model.topic_ids(first.mentions[C.THEME])).all()
     edits = tmp_path / "edits.yaml"
     edits.write_text('rename_topic: {0: "Topic zero"}\nmove: {1: 2}\n', encoding="utf-8")
-    config2 = Config(n_bootstrap=20, cache_dir="", min_theme_size=8, edits=str(edits))
+    config2 = Config(n_bootstrap=20, cache_dir="", min_theme_size=8, embedder="fake", edits=str(edits))
     second = run_incremental(df, store, config=config2)
     assert second is not None
     old = first.model.topic_of_

@@ -53,7 +53,7 @@ def test_forced_progress_gives_one_line_per_stage_with_counts_and_seconds(cli):
     detail = {m.group(1): m.group(2) for m in lines if m}
     assert detail["read"] == "60 records"
     assert re.fullmatch(r"60 records -> \d+ mentions", detail["segment"])
-    assert re.fullmatch(r"\d+ mentions -> \d+ themes", detail["themes"])
+    assert re.fullmatch(r"\d+ mentions -> \d+ themes in \d+ topics", detail["themes"])
 
 
 def test_library_is_silent_unless_asked(capfd, tiny_feedback, fake_embedder):

@@ -392,40 +392,54 @@ class _Owners:
 
 
 class _Quotes:
-    """Per (touchpoint, theme): the most negative mentions, as rank_pain_points picks them."""
+    """Per (touchpoint, theme) and (touchpoint, topic): the most negative mentions, as rank_pain_points picks them."""
+
+    LEVELS = (C.THEME, C.TOPIC)
 
     def __init__(self) -> None:
-        self.cand: pd.DataFrame | None = None
+        self.cand: dict[str, pd.DataFrame] = {}
         self.seen = 0
 
     def add(self, mentions: pd.DataFrame, touchpoints: np.ndarray) -> None:
-        m = mentions[(mentions[C.THEME] != C.NOISE) & (mentions[C.SENTIMENT_LABEL] == "negative")]
-        pos = np.flatnonzero(((mentions[C.THEME] != C.NOISE)
-                              & (mentions[C.SENTIMENT_LABEL] == "negative")).to_numpy())
-        m = pd.DataFrame({C.THEME: m[C.THEME].to_numpy(), C.TEXT: m[C.TEXT].to_numpy(),
-                          C.SENTIMENT: m[C.SENTIMENT].to_numpy(dtype=float),
-                          C.SENTIMENT_LABEL: "negative", "_order": pos + self.seen})
+        keep = ((mentions[C.THEME] != C.NOISE) & (mentions[C.SENTIMENT_LABEL] == "negative")).to_numpy()
+        pos = np.flatnonzero(keep)
+        m = mentions[keep]
+        for key in self.LEVELS:
+            if key not in m:
+                continue
+            part = pd.DataFrame({"_id": m[key].to_numpy(), C.TEXT: m[C.TEXT].to_numpy(),
+                                 C.SENTIMENT: m[C.SENTIMENT].to_numpy(dtype=float),
+                                 C.SENTIMENT_LABEL: "negative", "_order": pos + self.seen})
+            tps = touchpoints[pos]
+            on = part["_id"].to_numpy() != C.NOISE
+            part, tps = part[on], tps[on]
+            parts = [part.assign(_tp=C.ALL_TOUCHPOINTS)]
+            own = tps != C.ALL_TOUCHPOINTS  # a touchpoint named "all" is the overall group
+            if own.any():
+                parts.append(part[own].assign(_tp=tps[own]))
+            if key in self.cand:
+                parts.insert(0, self.cand[key])
+            cand = pd.concat(parts, ignore_index=True).sort_values(
+                [C.SENTIMENT, "_order"], kind="stable", na_position="last")
+            self.cand[key] = cand.groupby(["_tp", "_id"], sort=False).head(QUOTES_CANDIDATES)
         self.seen += len(mentions)
-        parts = [m.assign(_tp=C.ALL_TOUCHPOINTS)]
-        own = touchpoints[pos] != C.ALL_TOUCHPOINTS  # a touchpoint named "all" is the overall group
-        if own.any():
-            parts.append(m[own].assign(_tp=touchpoints[pos][own]))
-        if self.cand is not None:
-            parts.insert(0, self.cand)
-        cand = pd.concat(parts, ignore_index=True).sort_values(
-            [C.SENTIMENT, "_order"], kind="stable", na_position="last")
-        self.cand = cand.groupby(["_tp", C.THEME], sort=False).head(QUOTES_CANDIDATES)
 
     def fill(self, pain: pd.DataFrame) -> pd.DataFrame:
         from .rank import select_quotes
 
-        if self.cand is None or pain.empty:
+        if not self.cand or pain.empty:
             return pain
-        groups = {k: g.sort_values("_order") for k, g in self.cand.groupby(["_tp", C.THEME])}
-        # topic rows (theme <NA>) keep the quotes rank_pain_points gave them
-        quotes = [q if pd.isna(t) else select_quotes(groups[(tp, int(t))], n=QUOTES_N)
-                  if (tp, int(t)) in groups else ""
-                  for tp, t, q in zip(pain[C.TOUCHPOINT], pain[C.THEME], pain["quotes"])]
+        groups = {key: {k: g.sort_values("_order") for k, g in cand.groupby(["_tp", "_id"])}
+                  for key, cand in self.cand.items()}
+        topics = pain[C.TOPIC] if C.TOPIC in pain else pd.Series(C.NOISE, index=pain.index)
+        quotes = []
+        for tp, t, topic, q in zip(pain[C.TOUCHPOINT], pain[C.THEME], topics, pain["quotes"]):
+            key, i = (C.THEME, t) if not pd.isna(t) else (C.TOPIC, topic)
+            if key not in groups:  # no candidates of this level: keep what rank_pain_points gave
+                quotes.append(q)
+                continue
+            g = groups[key].get((tp, int(i)))
+            quotes.append(select_quotes(g, n=QUOTES_N) if g is not None else "")
         return pain.assign(quotes=quotes)
 
 
