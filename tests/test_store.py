@@ -478,7 +478,7 @@ def test_two_concurrent_weekly_runs_never_give_a_theme_id_two_meanings(tmp_path,
         labels.setdefault(row.theme, set()).add(row.label)
     assert all(len(v) == 1 for v in labels.values()), labels   # no id with two meanings
     lineage = store.lineage()
-    new = lineage[lineage["event"] == "new"]
+    new = lineage[(lineage["event"] == "new") & (lineage["level"] == "theme")]  # topic rows hold topic ids
     assert sorted(new["theme"]) == list(range(model.n_themes_))   # no lost or doubled "new" event
     mentions = store.mentions()
     for (out, _), topic in zip(outputs, ("refund", "password")):  # each run's mentions under its own themes
