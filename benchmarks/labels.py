@@ -69,22 +69,23 @@ def part_ok(part: str, texts: list[str]) -> tuple[bool, str]:
     return False, "not in its mentions"
 
 
-def evaluate(name: str, themes: pd.DataFrame, mentions: pd.DataFrame) -> float:
+def evaluate(name: str, themes: pd.DataFrame, mentions: pd.DataFrame, *, level: str = "theme") -> float:
+    """Share of ``themes`` (a themes or topics table; ``level`` names its id column) whose label is a phrase."""
     from voc.segment import model_text
 
-    themes = themes[themes["theme"] >= 0]
-    by_theme = mentions.groupby("theme")["text"].apply(lambda s: [model_text(t) for t in s])
+    themes = themes[themes[level] >= 0]
+    by_theme = mentions.groupby(level)["text"].apply(lambda s: [model_text(t) for t in s])
     ok = 0
     rows = []
     for row in themes.itertuples():
-        texts = by_theme.get(row.theme, [])
+        texts = by_theme.get(getattr(row, level), [])
         results = [part_ok(p.strip(), texts) for p in str(row.label).split(" / ")]
         good = all(r[0] for r in results)
         ok += good
-        rows.append((row.theme, "ok " if good else "BAD", row.mentions, f"{row.negative_share:.2f}",
+        rows.append((getattr(row, level), "ok " if good else "BAD", row.mentions, f"{row.negative_share:.2f}",
                      row.label, "; ".join(r[1] for r in results)))
     share = ok / max(len(themes), 1)
-    print(f"\n== {name}: {ok}/{len(themes)} labels are phrases from their own mentions ({share:.1%})")
+    print(f"\n== {name}, {level}s: {ok}/{len(themes)} labels are phrases from their own mentions ({share:.1%})")
     for r in rows:
         print(f"{r[0]:>4} {r[1]} n={r[2]:<5} neg={r[3]}  {r[4]}   [{r[5]}]")
     return share
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         result = voc.analyze(voc.load_feedback(voc.sample_path()))
         print(f"sample: analyzed in {time.perf_counter() - start:.1f} s")
         evaluate("sample", result.themes, result.mentions)
+        evaluate("sample", result.topics, result.mentions, level="topic")
     if not args.no_airline:
         path = DATA / "airline_tweets" / "tweets.csv"
         if not path.exists():
@@ -119,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
         result = voc.analyze(df)
         print(f"airline tweets: analyzed in {time.perf_counter() - start:.1f} s")
         evaluate("airline tweets", result.themes, result.mentions)
+        evaluate("airline tweets", result.topics, result.mentions, level="topic")
     return 0
 
 
