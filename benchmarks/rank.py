@@ -43,6 +43,10 @@ def evaluate(records: pd.DataFrame, mentions: pd.DataFrame, pain: pd.DataFrame,
              gold: pd.Series, *, level: str = "theme") -> pd.DataFrame:
     """One row per airline: its top gold complaint, top-3 themes (or topics) mapped to gold, hit.
 
+    ``top1``: the first item's dominant gold reason is the airline's most
+    frequent one; ``p@3``: the share of the top 3 items whose dominant gold
+    reason is one of the airline's 3 most frequent reasons (issue 14's targets).
+
     ``gold`` maps ``voc_id`` to ``negativereason`` (NaN for non-complaints).
     ``level="topic"`` ranks the topic rows (mentions need a ``topic`` column).
     """
@@ -54,6 +58,7 @@ def evaluate(records: pd.DataFrame, mentions: pd.DataFrame, pain: pd.DataFrame,
     for airline, recs in rec.groupby("touchpoint"):
         reasons = recs["reason"].dropna()
         top_gold = reasons.mode().iloc[0] if len(reasons) else None
+        top3_gold = set(reasons.value_counts().index[:TOP])  # the airline's 3 most frequent reasons
         top = pain[pain["touchpoint"] == airline].nsmallest(TOP, "rank")
         base = (reasons == top_gold).mean() if len(reasons) else float("nan")
         mapped, shown, lift = [], [], float("nan")
@@ -72,6 +77,8 @@ def evaluate(records: pd.DataFrame, mentions: pd.DataFrame, pain: pd.DataFrame,
             "top_gold (share of complaints)": f"{top_gold} ({base:.0%})",
             "top3 themes [share of records] -> gold (purity)": " ; ".join(shown),
             "hit": top_gold in mapped,
+            "top1": bool(mapped) and mapped[0] == top_gold,
+            "p@3": sum(m in top3_gold for m in mapped) / TOP,
             "lift": round(lift, 2),
         })
     return pd.DataFrame(rows)
@@ -120,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
           f"(level={args.level}, unit={args.unit}, tweets={len(raw)}, themes={n_themes}, min_theme_size={args.min_theme_size}, "
           f"seconds={seconds:.0f}, "
           f"stages={ {k: round(v, 1) for k, v in result.run.get('seconds', {}).items()} })")
+    print(f"top-1: {int(table['top1'].sum())}/{len(table)} airlines, precision@3: {table['p@3'].mean():.2f}")
     return 0
 
 
