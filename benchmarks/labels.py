@@ -25,14 +25,11 @@ Data folder: env ``VOC_DATA`` or ``../shared/data``.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import time
-from pathlib import Path
 
 import pandas as pd
 
-DATA = Path(os.environ.get("VOC_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 _JA = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
 
 
@@ -107,16 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         evaluate("sample", result.themes, result.mentions)
         evaluate("sample", result.topics, result.mentions, level="topic")
     if not args.no_airline:
-        path = DATA / "airline_tweets" / "tweets.csv"
-        if not path.exists():
-            print(f"SKIP: {path} not found (set VOC_DATA to the shared data folder)")
+        from rank import airline_tweets, load_airline  # benchmarks/rank.py, beside this script
+
+        raw = airline_tweets(args.limit, args.seed)
+        if raw is None:
             return 0
-        raw = pd.read_csv(path)
-        raw.insert(0, "tweet_id", [f"t{i:05d}" for i in range(len(raw))])
-        if args.limit and args.limit < len(raw):
-            raw = raw.sample(args.limit, random_state=args.seed).sort_index()
-        df = voc.load_feedback(raw[["tweet_id", "airline", "text"]], id_col="tweet_id",
-                               text_col="text", touchpoint_col="airline")
+        df = load_airline(raw)
         start = time.perf_counter()
         result = voc.analyze(df)
         print(f"airline tweets: analyzed in {time.perf_counter() - start:.1f} s")

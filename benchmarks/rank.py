@@ -39,6 +39,27 @@ DATA = Path(os.environ.get("VOC_DATA", Path(__file__).resolve().parents[2] / "sh
 TOP = 3
 
 
+def airline_tweets(limit: int | None = None, seed: int = 0) -> pd.DataFrame | None:
+    """The airline tweets with a ``tweet_id`` (``t00000``...), optionally a seeded subset; None if absent."""
+    path = DATA / "airline_tweets" / "tweets.csv"
+    if not path.exists():
+        print(f"SKIP: {path} not found (set VOC_DATA to the shared data folder)")
+        return None
+    raw = pd.read_csv(path)
+    raw.insert(0, "tweet_id", [f"t{i:05d}" for i in range(len(raw))])
+    if limit and limit < len(raw):
+        raw = raw.sample(limit, random_state=seed).sort_index()
+    return raw
+
+
+def load_airline(raw: pd.DataFrame) -> pd.DataFrame:
+    """``raw`` as voc records: the tweet id, the airline as the touchpoint, the tweet text."""
+    import voc
+
+    return voc.load_feedback(raw[["tweet_id", "airline", "text"]], id_col="tweet_id", text_col="text",
+                             touchpoint_col="airline")
+
+
 def evaluate(records: pd.DataFrame, mentions: pd.DataFrame, pain: pd.DataFrame,
              gold: pd.Series, *, level: str = "theme") -> pd.DataFrame:
     """One row per airline: its top gold complaint, top-3 themes (or topics) mapped to gold, hit.
@@ -95,20 +116,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="rank theme rows or topic rows (needs the theme hierarchy)")
     args = ap.parse_args(argv)
 
-    path = DATA / "airline_tweets" / "tweets.csv"
-    if not path.exists():
-        print(f"SKIP: {path} not found (set VOC_DATA to the shared data folder)")
+    raw = airline_tweets(args.limit, args.seed)
+    if raw is None:
         return 0
     import voc
     from voc.config import Config
 
-    raw = pd.read_csv(path)
-    raw.insert(0, "tweet_id", [f"t{i:05d}" for i in range(len(raw))])
-    if args.limit and args.limit < len(raw):
-        raw = raw.sample(args.limit, random_state=args.seed).sort_index()
     gold = raw.set_index("tweet_id")["negativereason"]
-    df = voc.load_feedback(raw[["tweet_id", "airline", "text"]], id_col="tweet_id", text_col="text",
-                           touchpoint_col="airline")
+    df = load_airline(raw)
     config = Config(unit=args.unit, random_state=args.seed, n_bootstrap=args.n_bootstrap,
                     min_theme_size=args.min_theme_size)
     start = time.perf_counter()
