@@ -283,7 +283,7 @@ def run(input: str, out_dir: str | None, store: str | None, report_dir: str | No
             echo(f"No new records: the store '{store}' already holds every record of {input}.")
             return
     if not quiet:
-        echo(summary_text(analysis, out_dir or store, top=top))
+        echo(summary_text(analysis, out_dir, top=top))
         if report_dir is not None:
             echo(f"Wrote {report_dir}/report.html and {report_dir}/report.md")
 
@@ -374,15 +374,24 @@ def _impact_text(row: dict, metrics: list[tuple[str, str, str]], *, min_n: int) 
     return "  ".join(parts)
 
 
-def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
-    """What ``voc run`` prints: counts, where the files are, top pain points per touchpoint."""
+def summary_text(analysis: Any, out_dir: str | None, *, top: int) -> str:
+    """What ``voc run`` prints: counts, where the files are, top pain points per touchpoint.
+
+    ``out_dir=None`` (a store run without ``--out``) names the store and the
+    run instead of output files, since none were written.
+    """
     counts = analysis.run["counts"]
     seconds = analysis.run.get("seconds", {}).get("total")
     lines = [
         f"{counts['records']} records, {counts['mentions']} mentions, {counts['themes']} themes "
         f"({counts['unassigned_mentions']} mentions unassigned)" + (f" in {seconds:.1f}s" if seconds else ""),
-        f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv topics.csv touchpoints.csv pain_points.csv run.json",
     ]
+    if out_dir is not None:
+        lines.append(f"Wrote {out_dir}/: records.parquet mentions.parquet themes.csv topics.csv touchpoints.csv "
+                     "pain_points.csv run.json")
+    stored = analysis.run.get("store") or {}
+    if stored.get("run_id"):
+        lines.append(f"Stored run {stored['run_id']} in {stored.get('path', 'the store')}")
     mapping = analysis.run.get("mapping", {})
     lines += [f"Mapped {vocab} <- {mapping.get(vocab, '?')} ({note})"
               for vocab, note in analysis.run.get("mapping_guesses", {}).items()]
@@ -398,11 +407,12 @@ def summary_text(analysis: Any, out_dir: str, *, top: int) -> str:
                       if f"{spec[0]}_impact" in pp.columns and pp[f"{spec[0]}_impact"].notna().any()),
                      key=lambda spec: spec[0] != ranked_by)
     min_n = analysis.run.get("config", {}).get("min_n", 30)
+    level = analysis.run.get("config", {}).get("confidence", 0.95)
     lines.append("")
     if metrics:
         rank_note = f"ranked by {ranked_by.upper()}; " if ranked_by else ""
         lines.append(f"Top {top} pain points per touchpoint (complaint impact on "
-                     f"{', '.join(name for _, name, _ in metrics)}, 95% CI; {rank_note}unreliable = fewer "
+                     f"{', '.join(name for _, name, _ in metrics)}, {100 * level:g}% CI; {rank_note}unreliable = fewer "
                      f"than {min_n} respondents):")
     else:
         lines.append(f"Top {top} pain points per touchpoint (no NPS, CSAT or CES scores: ranked by "

@@ -326,7 +326,8 @@ def analyze(
 
     with timer.stage("themes", f"{'assigning' if model is not None else 'fitting'} "
                                f"{len(texts):,} mentions") as info:
-        if model is None:
+        fitted_here = model is None
+        if fitted_here:
             tokens, phrases = S.keyword_tokens_and_phrases(model_texts, languages)
             fit_idx = _fit_sample(len(texts), config.fit_sample, config.random_state)
             model = ThemeModel(
@@ -346,7 +347,7 @@ def analyze(
         theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
         emerging: list[int] = []
         topics_before = set(model.topics_["topic"].tolist())
-        if discover and model is not None:
+        if discover and not fitted_here:  # a fresh fit's noise is not emerging
             noise = np.flatnonzero(np.asarray(theme_ids) == C.NOISE)
             tokens, phrases = S.keyword_tokens_and_phrases([model_texts[i] for i in noise],
                                                            [languages[i] for i in noise])
