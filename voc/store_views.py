@@ -122,15 +122,18 @@ class StoreViews:
 
     # ------------------------------------------------------------ snapshot
     def snapshot(self, folder: str | Path, *, timeout: float | None = None) -> Any:
-        """Copy the store into ``folder`` and return a :class:`Store` on the copy.
+        """Copy the store into ``folder`` and return a read-only
+        :class:`~voc.snapshot.SnapshotStore` on the copy.
 
         The copy is taken under DuckDB's shared read lock, so it always holds
         complete runs: a run being written is either fully in it or not at
         all. A reader (a dashboard) then answers from the copy and never waits
         for a weekly run. ``timeout`` (default the store's) bounds the wait
         for a writer's transaction; then :class:`~voc.errors.StoreError`.
-        The copy is a new file each call (``<name>.<random>.snapshot``).
+        The copy is a new file each call (``<name>.<random>.snapshot``); the
+        snapshot keeps one connection open and remembers its answers.
         """
+        from .snapshot import SnapshotStore
         from .store import Store
 
         src = Store(self.path, timeout=self.timeout if timeout is None else timeout)
@@ -145,7 +148,7 @@ class StoreViews:
                 shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
                 os.replace(tmp.with_name(tmp.name + ".wal"), dest.with_name(dest.name + ".wal"))
             os.replace(tmp, dest)
-        return Store(dest, timeout=self.timeout)
+        return SnapshotStore(dest, timeout=self.timeout)
 
     # ------------------------------------------------------------- helpers
     def _settings(self) -> dict[str, Any]:
