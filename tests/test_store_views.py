@@ -52,6 +52,8 @@ def _filtered(frames, f):
         if k in f:
             r = r[r[k] == f[k]]
     m = m[m["voc_id"].isin(r["voc_id"])]
+    if "language" in f:
+        m = m[m["language"] == f["language"]]
     if "sentiment" in f:
         m = m[m["sentiment_label"] == f["sentiment"]]
         r = r[r["voc_id"].isin(m["voc_id"])]

@@ -7,7 +7,9 @@ DuckDB, so a dashboard answers in well under a second on a million mentions:
     ``(first, last)`` ISO weeks ``"YYYY-Www"`` (inclusive; either may be
     None), or one week string.
 ``touchpoint``, ``channel``, ``language``
-    Keep records with this value (``touchpoint="all"`` keeps every record).
+    Keep records with this value (``touchpoint="all"`` keeps every record);
+    ``language`` also keeps only the mentions in that language (a record
+    is ``ja`` when any of its text is Japanese, its mentions each have theirs).
 ``sentiment``
     ``"negative"``, ``"neutral"`` or ``"positive"``: keep the mentions with
     this label, and the records that have at least one of them.
@@ -73,7 +75,7 @@ def filter_sql(*, weeks: Any = None, touchpoint: str | None = None, channel: str
         if value is not None and not (col == C.TOUCHPOINT and value == C.ALL_TOUCHPOINTS):
             where.append(f"{col} = ?")
             params.append(value)
-    label = "AND m.sentiment_label = ?" if sentiment else ""
+    label = ("AND m.sentiment_label = ? " if sentiment else "") + ("AND m.language = ?" if language else "")
     sent_rec = ("AND voc_id IN (SELECT voc_id FROM mentions WHERE sentiment_label = ?)" if sentiment else "")
     sql = (
         "fr AS (SELECT voc_id, date, date_trunc('week', date) AS period, touchpoint, channel, "
@@ -82,7 +84,8 @@ def filter_sql(*, weeks: Any = None, touchpoint: str | None = None, channel: str
         "m.sentiment_label FROM mentions m WHERE m.voc_id IN (SELECT voc_id FROM fr) "
         f"{label})"
     )
-    params = params + ([sentiment] if sentiment else []) + ([sentiment] if sentiment else [])
+    params = params + ([sentiment] if sentiment else []) + ([sentiment] if sentiment else []) + (
+        [language] if language else [])
     return sql, params
 
 

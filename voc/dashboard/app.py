@@ -251,6 +251,7 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
     app.layout = layout
     F = [Input("f-weeks", "value"), State("week-list", "data"), Input("f-touchpoint", "value"),
          Input("f-channel", "value"), Input("f-language", "value"), Input("f-sentiment", "value")]
+    FS = [State(d.component_id, d.component_property) for d in F]  # the filters, not triggering
 
     @app.callback(Output("kpis", "children"), *F)
     def kpis(w, wl, tp, ch, lang, sent):
@@ -322,7 +323,7 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
         df = snaps.store().pain_table(level=level, top=TOP_PER_TOUCHPOINT, **filters_from(w, wl, tp, ch, lang, sent))
         return pain_rows(df, level)
 
-    @app.callback(Output("download-pains", "data"), Input("export-pains", "n_clicks"), *F,
+    @app.callback(Output("download-pains", "data"), Input("export-pains", "n_clicks"), *FS,
                   State("f-level", "value"), prevent_initial_call=True)
     def export_pains(_n, w, wl, tp, ch, lang, sent, level):
         df = snaps.store().pain_table(level=level, top=TOP_PER_TOUCHPOINT, **filters_from(w, wl, tp, ch, lang, sent))
@@ -422,7 +423,7 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
         return detail, fig, quotes
 
     @app.callback(Output("download-quotes", "data"), Input("export-quotes", "n_clicks"), State("d-pain", "value"),
-                  State("d-touchpoint", "value"), *F, State("f-level", "value"), prevent_initial_call=True)
+                  State("d-touchpoint", "value"), *FS, State("f-level", "value"), prevent_initial_call=True)
     def export_quotes(_n, item, dtp, w, wl, tp, ch, lang, sent, level):
         if item is None:
             return dash.no_update
