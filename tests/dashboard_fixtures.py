@@ -15,6 +15,7 @@ from .weekly_fixtures import XSS, weekly_analyses
 
 IMG = '<img src=x onerror="window.__pwned=1">'
 HOSTILE = f"App crashed {IMG} and {XSS} again."
+FORMULA = "=HYPERLINK(\"http://x\",\"pay\"); checkout"
 TOPIC_OF = {0: 0, 5: 0, 1: 1, 2: 2, 3: 3}
 TOPIC_LABELS = {0: "delivery problems", 1: "app", 2: "checkout", 3: "support"}
 
@@ -32,6 +33,7 @@ def dashboard_analyses():
             mentions.loc[hit, "sentiment"] = -0.99
         themes = a.themes.assign(topic=a.themes["theme"].map(TOPIC_OF),
                                  topic_label=a.themes["theme"].map(TOPIC_OF).map(TOPIC_LABELS))
+        themes.loc[themes["theme"] == 2, "keywords"] = FORMULA  # a spreadsheet formula in an exported cell
         topics = pd.DataFrame([{"topic": k, "label": v, "keywords": v, "themes": ", ".join(
             str(t) for t, tp in TOPIC_OF.items() if tp == k), "mentions": 0, "records": 0, "share": 0.0,
             "exemplars": ""} for k, v in TOPIC_LABELS.items()])

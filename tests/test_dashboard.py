@@ -22,7 +22,7 @@ from voc.dashboard.app import fmt_value
 from voc.errors import StoreError
 from voc.store import Store
 
-from .dashboard_fixtures import HOSTILE, build_dashboard_store
+from .dashboard_fixtures import FORMULA, HOSTILE, build_dashboard_store
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -186,11 +186,14 @@ def test_export_is_formula_safe_csv(page, tmp_path):
     dl.value.save_as(path)
     text = path.read_text(encoding="utf-8")
     assert text.startswith("touchpoint,rank,theme") and "返品 returns" in text
+    import pandas as pd
+
+    pains = pd.read_csv(path)
+    cells = set(pains["keywords"].dropna())
+    assert "'" + FORMULA in cells and FORMULA not in cells  # a formula is exported as text (csv_safe)
     with page.expect_download() as dl:
         page.click("#export-quotes")
     dl.value.save_as(tmp_path / "quotes.csv")
-    import pandas as pd
-
     q = pd.read_csv(tmp_path / "quotes.csv")
     assert {"date", "channel", "nps", "text"} <= set(q.columns) and HOSTILE in set(q["text"])
 
@@ -229,3 +232,16 @@ def test_answers_while_another_process_writes_a_run(page, server):
     finally:
         child.kill()
         child.wait()
+
+
+def test_cli_names_the_extra_when_dash_is_missing(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from voc.cli import main
+
+    monkeypatch.setitem(sys.modules, "dash", None)  # import dash -> ImportError
+    result = CliRunner().invoke(main, ["dashboard", "--store", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 2
+    assert 'Install it with: pip install "voc[dashboard]"' in result.output
+    assert "--host TEXT" in CliRunner().invoke(main, ["dashboard", "--help"]).output
+    assert "[default: 127.0.0.1]" in CliRunner().invoke(main, ["dashboard", "--help"]).output
