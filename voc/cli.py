@@ -302,6 +302,18 @@ def report(store: str, week: str | None, out_dir: str) -> None:
 
 
 @main.command()
+@click.option("--store", default="voc.duckdb", show_default=True, metavar="PATH", help="The run store.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", default=8050, show_default=True, type=click.IntRange(0, 65535), help="Port.")
+def dashboard(store: str, host: str, port: int) -> None:
+    """Open the dashboard over a run store (needs: pip install "voc[dashboard]")."""
+    from .dashboard import serve
+
+    serve(store, host=host, port=port, ready=lambda url: echo(f"voc dashboard on {url} (Ctrl+C to stop)"))
+
+
+@main.command()
 @click.option("--out", "out_dir", default="voc-demo", show_default=True, type=click.Path(file_okay=False),
               help="Output folder.")
 @click.option("--top", type=int, default=3, show_default=True, help="Pain points printed per touchpoint.")

@@ -40,6 +40,7 @@ import pandas as pd
 
 from . import columns as C
 from .errors import ConfigError, StoreError
+from .store_views import StoreViews
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ CREATE TABLE IF NOT EXISTS model_files (run_id VARCHAR, name VARCHAR, data BLOB)
 """
 
 
-class Store:
+class Store(StoreViews):
     """A run store in one DuckDB file.
 
     Parameters
@@ -124,6 +125,9 @@ class Store:
 
     Notes
     -----
+    The dashboard reads (filter-aware KPIs, pain points, heatmap, trends,
+    quotes, alerts, :meth:`snapshot`) are documented in :mod:`voc.store_views`.
+
     Read methods that take ``run=None`` use the latest run for per-run
     snapshots (themes, touchpoints, pain points) and *all* runs for
     ``records``/``mentions`` (each record is stored once, by the first run
