@@ -656,13 +656,20 @@ def coverage(mentions: pd.DataFrame, seeded: Sequence[int], *, freq: str = "W") 
     return out
 
 
-def coverage_table(mentions: pd.DataFrame, seeded: Sequence[int], *, freq: str = "W") -> pd.DataFrame:
-    """Coverage as a frame: ``level`` (overall, by_touchpoint, by_week), ``touchpoint``,
+def coverage_table(mentions: pd.DataFrame, seeded: Any, *, freq: str = "W") -> pd.DataFrame:
+    """Coverage as a frame (``seeded``: the seeded theme ids, or a mapping run_id -> ids
+    for mentions with a ``run_id`` column): ``level`` (overall, by_touchpoint, by_week), ``touchpoint``,
     ``week`` (start date of the period, ISO), ``mentions``, ``code_frame``, ``discovered``,
     ``unassigned``, ``code_frame_share``, ``discovered_share``."""
     theme = pd.to_numeric(mentions["theme"], errors="coerce").fillna(NOISE).astype(int) \
         if "theme" in mentions else pd.Series([], dtype=int)
-    kind = np.where(theme.isin(list(seeded)), "code_frame", np.where(theme >= 0, "discovered", "unassigned"))
+    if isinstance(seeded, Mapping):  # per run (the store): each run's own seeded ids
+        runs = mentions["run_id"].astype(str).to_numpy()
+        sets = {str(r): set(int(t) for t in ids) for r, ids in seeded.items()}
+        inside = np.asarray([t in sets.get(r, ()) for r, t in zip(runs, theme)], dtype=bool)
+    else:
+        inside = theme.isin(list(seeded)).to_numpy()
+    kind = np.where(inside, "code_frame", np.where(theme >= 0, "discovered", "unassigned"))
     df = pd.DataFrame({"kind": kind}, index=mentions.index)
     if "touchpoint" in mentions:
         df["touchpoint"] = mentions["touchpoint"].astype(str)
