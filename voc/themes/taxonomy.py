@@ -42,15 +42,16 @@ import pandas as pd
 from ..errors import ConfigError
 
 NOISE = -1
-TOP_KEYS = ("topics", "themes")
+TOP_KEYS = ("topics", "themes", "match")
+MATCH_KEYS = ("quantile", "margin", "min_similarity")
 THEME_KEYS = ("seeds", "exclude")
 # The rule (chosen on Banking77 and the airline tweets, docs/taxonomy.md):
 # a mention joins a seeded theme when its best seed similarity is at least the
 # SEED_QUANTILE quantile of the seed-to-seed similarities across different
 # themes (an embedder-independent bar: as close as the closest seeds of two
 # different themes usually are) and beats the second-best theme by MARGIN.
-SEED_QUANTILE = 0.9
-MARGIN = 0.0
+SEED_QUANTILE = 0.5
+MARGIN = 0.02
 
 __all__ = ["Taxonomy", "SeededTheme", "SeedIndex", "load_taxonomy", "embed_taxonomy",
            "suggestions", "coverage", "SEED_QUANTILE", "MARGIN"]
@@ -86,6 +87,7 @@ class Taxonomy:
     themes: tuple[SeededTheme, ...]
     source: str = "taxonomy"
     version: str = ""
+    match: tuple = ()  # (key, value) pairs of the optional 'match' block
 
     @property
     def names(self) -> list[str]:
@@ -102,8 +104,11 @@ class Taxonomy:
 
     def to_dict(self) -> dict:
         """The content as plain JSON-able data (the hash is taken over this)."""
-        return {"themes": [{"name": t.name, "topic": t.topic, "seeds": list(t.seeds),
-                            "exclude": list(t.exclude)} for t in self.themes]}
+        out: dict = {"themes": [{"name": t.name, "topic": t.topic, "seeds": list(t.seeds),
+                                 "exclude": list(t.exclude)} for t in self.themes]}
+        if self.match:
+            out["match"] = dict(self.match)
+        return out
 
 
 class _Node:
@@ -183,6 +188,7 @@ def _parse(root: _Node, source: str) -> Taxonomy:
         raise ConfigError(f"The taxonomy in {source} must be a mapping with keys {', '.join(TOP_KEYS)}; "
                           f"{example}.")
     themes: list[SeededTheme] = []
+    match: tuple = ()
     first_name: dict[str, tuple[str, _Node]] = {}
     seed_owner: dict[str, tuple[str, _Node]] = {}
     seen_top: set[str] = set()
@@ -260,6 +266,9 @@ def _parse(root: _Node, source: str) -> Taxonomy:
         if key.value in seen_top:
             raise ConfigError(f"Key {key.value!r} appears twice at {_at(key, source)}; merge the two blocks.")
         seen_top.add(key.value)
+        if key.value == "match":
+            match = _match(value, source)
+            continue
         if key.value == "themes":
             theme_map(value, None, "'themes'")
             continue
@@ -278,9 +287,32 @@ def _parse(root: _Node, source: str) -> Taxonomy:
             theme_map(themes_node, topic, f"Topic {topic!r}")
     if not themes:
         raise ConfigError(f"The taxonomy in {source} has no themes; {example}.")
-    tax = Taxonomy(tuple(themes), source)
+    tax = Taxonomy(tuple(themes), source, "", match)
     digest = hashlib.sha256(json.dumps(tax.to_dict(), ensure_ascii=False, sort_keys=True).encode()).hexdigest()
-    return Taxonomy(tax.themes, source, digest[:12])
+    return Taxonomy(tax.themes, source, digest[:12], match)
+
+
+def _match(node: _Node, source: str) -> tuple:
+    """The optional ``match`` block: quantile (0-1), margin (>= 0), min_similarity (-1 to 1)."""
+    example = "e.g. match: {quantile: 0.9, margin: 0.02} or match: {min_similarity: 0.6}"
+    if not isinstance(node.value, list) or (node.value and not isinstance(node.value[0], tuple)):
+        raise ConfigError(f"'match' at {_at(node, source)} must be a mapping, {example}.")
+    out = {}
+    ranges = {"quantile": (0.0, 1.0), "margin": (0.0, 1.0), "min_similarity": (-1.0, 1.0)}
+    for k, v in node.value:
+        if k.value not in MATCH_KEYS:
+            raise ConfigError(f"Unknown key {k.value!r} at {_at(k, source)} in 'match'; allowed keys: "
+                              f"{', '.join(MATCH_KEYS)}. {example[0].upper()}{example[1:]}.")
+        low, high = ranges[k.value]
+        try:
+            x = float(v.value)
+        except (TypeError, ValueError):
+            x = float("nan")
+        if not low <= x <= high:
+            raise ConfigError(f"'{k.value}' at {_at(v, source)} must be a number from {low:g} to {high:g}; "
+                              f"got {v.value!r}. Fix it, {example}.")
+        out[k.value] = x
+    return tuple(sorted(out.items()))
 
 
 # ======================================================== the seed index
@@ -408,20 +440,29 @@ def _unit(X: Any) -> np.ndarray:
     return np.divide(X, n, out=np.zeros_like(X), where=n > 0)
 
 
-def embed_taxonomy(taxonomy: Any, embedder: Any, *, cache: Any = None, quantile: float = SEED_QUANTILE,
-                   margin: float = MARGIN) -> SeedIndex | None:
-    """Embed the seeds and exclusions of ``taxonomy`` (path, mapping or :class:`Taxonomy`)."""
+def embed_taxonomy(taxonomy: Any, embedder: Any, *, cache: Any = None, quantile: float | None = None,
+                   margin: float | None = None) -> SeedIndex | None:
+    """Embed the seeds and exclusions of ``taxonomy`` (path, mapping or :class:`Taxonomy`).
+
+    The rule is the file's ``match`` block, else ``quantile`` / ``margin``
+    (defaults :data:`SEED_QUANTILE`, :data:`MARGIN`); ``min_similarity`` in
+    the file replaces the calibrated bar by a fixed one.
+    """
     from ..embed import embed_texts
 
     tax = load_taxonomy(taxonomy)
     if tax is None:
         return None
+    rule = dict(tax.match)
+    quantile = rule.get("quantile", SEED_QUANTILE if quantile is None else quantile)
+    margin = rule.get("margin", MARGIN if margin is None else margin)
     seeds = [(j, s) for j, t in enumerate(tax.themes) for s in t.seeds]
     excl = [(j, s) for j, t in enumerate(tax.themes) for s in t.exclude]
     texts = [s for _, s in seeds] + [s for _, s in excl]
     X = np.asarray(embed_texts(texts, embedder, cache=cache), dtype=np.float32)
     return SeedIndex(tax.names, X[:len(seeds)], [j for j, _ in seeds], X[len(seeds):], [j for j, _ in excl],
-                     quantile=quantile, margin=margin, topics=[t.topic for t in tax.themes],
+                     quantile=quantile, margin=margin, threshold=rule.get("min_similarity"),
+                     topics=[t.topic for t in tax.themes],
                      version=tax.version, source=tax.source)
 
 
