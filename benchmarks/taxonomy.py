@@ -218,7 +218,10 @@ def main(argv=None) -> int:
         table = prf(gold, np.where(labels < s, labels, -1), index.names)
         print(f"== {name}: {len(texts)} mentions, {s} seeded themes, threshold {index.threshold:.3f}")
         print(table.round(3).to_string(index=False))
-        print(f"mean precision {table['precision'].mean():.3f}, mean recall {table['recall'].mean():.3f}")
+        correct = float((table["assigned"] * table["precision"].fillna(0)).sum())
+        print(f"mean precision {table['precision'].mean():.3f}, mean recall {table['recall'].mean():.3f}; "
+              f"pooled precision {correct / max(int(table['assigned'].sum()), 1):.3f} "
+              f"({int(table['assigned'].sum())} mentions in the code frame)")
         if "Can't Tell" in index.names:
             t2 = table[table["theme"] != "Can't Tell"]
             print(f"without Can't Tell: mean precision {t2['precision'].mean():.3f}, "
