@@ -244,3 +244,22 @@ def test_streaming_engine_applies_the_taxonomy_per_chunk(tmp_path):
     assert run["taxonomy"]["version"] == load_taxonomy(path).version
     assert run["taxonomy"]["coverage"]["overall"]["code_frame"] == int(mentions["theme"].isin([0, 1]).sum())
     assert attach(model, None) is model
+
+
+def test_cli_flag_fails_before_any_work_on_a_bad_file(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    import voc.io
+    from voc.cli import main
+
+    def never(*a, **k):
+        raise AssertionError("the data was read before the taxonomy was checked")
+
+    monkeypatch.setattr(voc.io, "load_feedback", never)
+    (tmp_path / "in.csv").write_text("text\nhello\n", encoding="utf-8")
+    (tmp_path / "tax.yaml").write_text("themes:\n  late: {seeds: []}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["run", "in.csv", "--out", "o", "--taxonomy", "tax.yaml"])
+    assert result.exit_code == 2
+    assert "Theme 'late' at line 2 of tax.yaml has no seeds" in result.output
+    assert "--taxonomy" in CliRunner().invoke(main, ["run", "--help"]).output
