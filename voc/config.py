@@ -75,6 +75,9 @@ class Config:
         ``~/.cache/voc``. The empty string disables the cache.
     edits : str or None
         Path of a YAML file of analyst theme edits replayed on every run.
+    taxonomy : str, mapping or None
+        The analysts' code frame: path of a taxonomy YAML file, or its parsed
+        mapping (named, seeded themes; ``docs/taxonomy.md``).
     redact : bool
         Replace e-mails, phone numbers, card numbers and URLs with tokens by
         typed placeholders before anything is embedded, stored or reported
@@ -123,6 +126,7 @@ class Config:
     ces_configured: bool = False
     cache_dir: str | None = None
     edits: str | None = None
+    taxonomy: Any = None
     redact: bool = False
     redact_patterns: dict[str, str] | None = None
     batch_date: str | None = None
@@ -246,7 +250,7 @@ def _is_number(v: Any) -> bool:
 
 _FLAGS = {"unit": "--unit", "embedder": "--embedder", "sentiment": "--sentiment",
           "min_theme_size": "--min-theme-size", "split_polarity": "--split-polarity",
-          "random_state": "--random-state", "edits": "--edits", "ces_direction": "--ces-direction",
+          "random_state": "--random-state", "edits": "--edits", "taxonomy": "--taxonomy", "ces_direction": "--ces-direction",
           "csat_threshold": "--csat-threshold", "min_n": "--min-n", "redact": "--redact",
           "ces_scale": "--ces-scale", "csat_scale": "--csat-scale", "batch_date": "--batch-date",
           "date_format": "--date-format"}
@@ -286,6 +290,10 @@ _RULES: dict[str, tuple[Any, str, str]] = {
                   "or \"\" for no cache", 'cache_dir = "~/.cache/voc"'),
     "edits": (lambda v: v is None or (isinstance(v, (str, os.PathLike)) and str(v).strip() != ""),
               "the path of a YAML edits file (a string)", 'edits = "edits.yaml"'),
+    "taxonomy": (lambda v: v is None or isinstance(v, dict) or (isinstance(v, (str, os.PathLike))
+                                                              and str(v).strip() != ""),
+                 "the path of a taxonomy YAML file (a string) or a table of topics/themes",
+                 'taxonomy = "taxonomy.yaml"'),
     "redact": (lambda v: isinstance(v, bool), "true or false (not a string)", "redact = true"),
     "redact_patterns": (lambda v: v is None or isinstance(v, dict), "a table of name = regex",
                         'redact_patterns = { order_id = "ORD-[0-9]+" }'),
@@ -342,7 +350,7 @@ def _check_types(config: "Config") -> None:
         object.__setattr__(config, name, tuple(int(v) for v in _scale(getattr(config, name))))
     if config.batch_date is not None:
         object.__setattr__(config, "batch_date", str(config.batch_date))
-    for name in ("cache_dir", "edits"):
+    for name in ("cache_dir", "edits", "taxonomy"):
         value = getattr(config, name)
         if isinstance(value, os.PathLike):
             object.__setattr__(config, name, os.fspath(value))

@@ -570,6 +570,9 @@ def run_streaming(
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
     edits = load_edits(config.edits) if config.edits else None  # before any work
+    from .themes import taxonomy as TX
+
+    code_frame = TX.load_taxonomy(config.taxonomy)  # before any work too
     if model_path is not None:
         model = ThemeModel.load(model_path)
     start = time.perf_counter()
@@ -667,6 +670,16 @@ def run_streaming(
             check_model_embedder(model, emb.name)
             scorer = scorer if scorer is not None else config.sentiment
             scorer_obj = _scorer(scorer, emb.name)
+            seed_index = None
+            if code_frame is not None:  # the seeds, with the run's embedder; assign() applies them per chunk
+                cache = E.default_cache(config.cache_dir)
+                try:
+                    seed_index = TX.embed_taxonomy(code_frame, emb, cache=cache)
+                finally:
+                    if cache is not None:
+                        cache.close()
+                if model is not None:
+                    TX.attach(model, seed_index)
             if model is None:
                 texts, langs = reservoir.sample()
                 model_texts = [S.model_text(t) for t in texts]
@@ -684,7 +697,8 @@ def run_streaming(
                 model = ThemeModel(min_theme_size=config.min_theme_size,
                                    split_polarity=config.split_polarity,
                                    random_state=config.random_state).fit(
-                    vectors, texts, tokens, languages=langs, sentiment=polarity, phrases=phrases)
+                    vectors, texts, tokens, languages=langs, sentiment=polarity, phrases=phrases,
+                    taxonomy=seed_index)
                 model.embedder_name_ = emb.name
                 del vectors, tokens, phrases, texts, model_texts, langs, polarity, reservoir
             if edits is not None:
@@ -752,6 +766,7 @@ def run_streaming(
                 "unassigned_mentions": int((men[C.THEME] == C.NOISE).sum()),
                 "rejected_rows": n_rejected,
             }
+            code_frame_run = TX.run_record(model, men, rec)  # coverage and suggestions (None: no taxonomy)
             del rec, men
             for name, table in (("themes", themes), ("touchpoints", touchpoints),
                                 ("pain_points", pain_points)):
@@ -784,6 +799,8 @@ def run_streaming(
             }
             if config.redact:
                 run["redaction"] = {k: int(v) for k, v in redacted.items()}
+            if code_frame_run is not None:
+                run["taxonomy"] = code_frame_run
             if not isinstance(source, pd.DataFrame):
                 run["input"] = {"path": str(source), "sha256": file_checksum(source)}
             (tmp / "run.json").write_text(json.dumps(run, indent=2, ensure_ascii=False, default=str),

@@ -213,6 +213,7 @@ def analyze(
     scorer: Any = None,
     progress: bool = False,
     discover: bool = False,
+    taxonomy: Any = None,
 ) -> Analysis:
     """Run the whole analysis on a feedback frame.
 
@@ -240,6 +241,11 @@ def analyze(
         With ``model``: cluster the mentions that fit no existing theme and
         add clusters as new themes (emerging themes; their ids are listed
         in ``run["emerging_themes"]``). The model is extended in place.
+    taxonomy : str, Path or mapping, optional
+        The analysts' code frame (overrides ``config.taxonomy``; see
+        :mod:`voc.themes.taxonomy`): mentions close to a seeded theme go to
+        it, the rest through discovery; ``run["taxonomy"]`` records its
+        version, coverage and suggestions.
 
     Returns
     -------
@@ -253,6 +259,9 @@ def analyze(
 
     config = config or Config()
     edits = load_edits(config.edits) if config.edits else None  # a bad edits file fails before any work
+    from .themes import taxonomy as TX
+
+    code_frame = TX.load_taxonomy(taxonomy if taxonomy is not None else config.taxonomy)  # fails before work
     timer = _Timer(progress)
     warnings_: list[str] = []
 
@@ -326,6 +335,10 @@ def analyze(
 
     with timer.stage("themes", f"{'assigning' if model is not None else 'fitting'} "
                                f"{len(texts):,} mentions") as info:
+        seed_index = (TX.embed_taxonomy(code_frame, embedder, cache=cache)
+                      if code_frame is not None else None)
+        if model is not None:
+            TX.attach(model, seed_index)
         fitted_here = model is None
         if fitted_here:
             tokens, phrases = S.keyword_tokens_and_phrases(model_texts, languages)
@@ -340,6 +353,7 @@ def analyze(
                 languages=[languages[i] for i in fit_idx],
                 sentiment=[polarity[i] for i in fit_idx],
                 phrases=[phrases[i] for i in fit_idx],
+                taxonomy=seed_index,
             )
             model.embedder_name_ = embedder.name
         if edits is not None:
@@ -406,6 +420,9 @@ def analyze(
         run["emerging_topics"] = sorted(set(model.topics_["topic"].tolist()) - topics_before)
     if config.redact:
         run["redaction"] = {k: int(v) for k, v in redacted.items()}
+    code_frame_run = TX.run_record(model, mentions, records)
+    if code_frame_run is not None:
+        run["taxonomy"] = code_frame_run
     return Analysis(records, mentions, themes, touchpoints, pain_points, run, model, topics)
 
 
@@ -684,6 +701,10 @@ def load_for_run(source: Any, *, config: Config, **load_options: Any) -> pd.Data
         from .themes import load_edits
 
         load_edits(config.edits)
+    if config.taxonomy is not None:  # and the taxonomy file
+        from .themes.taxonomy import load_taxonomy
+
+        load_taxonomy(config.taxonomy)
     return load_feedback(source, **load_args(config), **load_options)
 
 

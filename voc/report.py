@@ -168,7 +168,24 @@ def report_content(
         "new_themes": new,
         "n": n,
         "touchpoints": touchpoints,
+        "code_frame": _code_frame(run, week_m, week_records),
     }
+
+
+def _code_frame(run: dict, week_m: pd.DataFrame, week_records: pd.DataFrame) -> dict | None:
+    """This week's coverage by the analysts' code frame (``run["taxonomy"]``), or None."""
+    tax = run.get("taxonomy")
+    if not tax:
+        return None
+    from .themes.taxonomy import coverage_table
+
+    m = week_m.drop(columns=[c for c in (C.TOUCHPOINT, C.DATE) if c in week_m.columns])
+    if C.TOUCHPOINT in week_records:
+        m = m.join(week_records.drop_duplicates(C.VOC_ID).set_index(C.VOC_ID)[[C.TOUCHPOINT]], on=C.VOC_ID)
+    table = coverage_table(m, list((tax.get("themes") or {}).values()))
+    sugg = tax.get("suggestions") or {}
+    return {"version": tax.get("version"), "table": table[table["level"] != "by_week"],
+            "candidates": sugg.get("candidates", []), "empty": sugg.get("empty", [])}
 
 
 def _labels(themes: pd.DataFrame | None) -> dict[int, str]:
@@ -509,6 +526,7 @@ def html_from_content(c: dict[str, Any]) -> str:
         _html_pains(c),
         _html_heatmap(c),
         _html_trends(c),
+        _html_code_frame(c),
         _html_methods(c),
     ]
     return (
@@ -706,6 +724,28 @@ def _html_alerts(c: dict) -> str:
     return "".join(out)
 
 
+def _html_code_frame(c: dict) -> str:
+    cf = c.get("code_frame")
+    if not cf:
+        return ""
+    rows = "".join(
+        f"<tr><td>{_e('all mentions' if r['level'] == 'overall' else r['touchpoint'])}</td>"
+        f"<td>{int(r['mentions']):,}</td><td>{_pct(r['code_frame_share'])}</td>"
+        f"<td>{_pct(r['discovered_share'])}</td></tr>" for _, r in cf["table"].iterrows())
+    out = [f'<section id="code-frame"><h2>Code frame coverage (taxonomy {_e(cf["version"])})</h2>',
+           "<table><tr><th>Touchpoint</th><th>Mentions</th><th>In the code frame</th><th>Discovered</th></tr>",
+           rows, "</table>"]
+    if cf["candidates"]:
+        out.append("<p>Candidate additions (discovered themes near a seeded theme):</p><ul>")
+        out += [f"<li>{_e(x['label'])} (near {_e(x['near'])}, similarity {x['similarity']:.2f}, "
+                f"{x['mentions']} mentions){_quote_list(x['exemplars'][:2])}</li>" for x in cf["candidates"]]
+        out.append("</ul>")
+    if cf["empty"]:
+        out.append("<p>Seeded themes with no mentions: " + ", ".join(_e(x["name"]) for x in cf["empty"]) + "</p>")
+    out.append("</section>")
+    return "".join(out)
+
+
 def _html_methods(c: dict) -> str:
     n = c["n"]
     lo, hi = c["csat_scale"]
@@ -793,6 +833,19 @@ def markdown_from_content(c: dict[str, Any]) -> str:
         lines += [f"  - \"{_md(q)}\"" for q in r["quotes"][:2]]
     if c["new_themes"].empty and c["spikes"].empty:
         lines.append("No new themes and no spikes this week.")
+    cf = c.get("code_frame")
+    if cf:
+        lines += ["", f"## Code frame coverage (taxonomy {cf['version']})", "",
+                  "| Touchpoint | Mentions | In the code frame | Discovered |", "|---|---:|---:|---:|"]
+        for _, r in cf["table"].iterrows():
+            name = "all mentions" if r["level"] == "overall" else r["touchpoint"]
+            lines.append(f"| {_md(name)} | {int(r['mentions']):,} | {_pct(r['code_frame_share'])} | "
+                         f"{_pct(r['discovered_share'])} |")
+        for x in cf["candidates"]:
+            lines.append(f"- **Candidate addition:** {_md(x['label'])} (near {_md(x['near'])}, similarity "
+                         f"{x['similarity']:.2f}, {x['mentions']} mentions)")
+        if cf["empty"]:
+            lines.append("- **Seeded themes with no mentions:** " + ", ".join(_md(x["name"]) for x in cf["empty"]))
     lines += ["", "## Methods", "",
               "NPS = % promoters (9-10) - % detractors (0-6). NPS impact = NPS(touchpoint) - NPS(touchpoint "
               "without the theme's records). Spike = Poisson test of this week's count against the 4-week "

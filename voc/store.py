@@ -484,6 +484,46 @@ class Store(StoreViews):
         cols = ["theme", "event", "run_id", "detail", "created_at", "date_min", "date_max"]
         return df[cols].assign(level=level)
 
+    def coverage(self, run: str | None = None, *, freq: str = "W") -> pd.DataFrame:
+        """How much of the feedback the analysts' code frame covers (``voc.themes.taxonomy``).
+
+        Share of mentions in a seeded theme (``code_frame``) versus a
+        discovered theme (``discovered``) and unassigned, overall, per
+        touchpoint and per week (``freq``, a pandas period such as ``"W"`` or
+        ``"M"``), over the mentions of ``run`` or of all runs (None). A
+        mention counts as inside the code frame when its theme was a seeded
+        theme of the run that stored it (each run keeps its taxonomy version).
+
+        Returns
+        -------
+        DataFrame
+            ``level`` (``overall``, ``by_touchpoint``, ``by_week``),
+            ``touchpoint``, ``week`` (period start, ``YYYY-MM-DD``),
+            ``mentions``, ``code_frame``, ``discovered``, ``unassigned``,
+            ``code_frame_share``, ``discovered_share``. Without any
+            taxonomy every theme counts as discovered.
+        """
+        from .themes.taxonomy import coverage_table
+
+        mentions = self.mentions(run)
+        runs = [run] if run else sorted(set(mentions["run_id"])) if "run_id" in mentions else []
+        seeded = {r: list((self.run_info(r).get("taxonomy") or {}).get("themes", {}).values()) for r in runs}
+        if run:
+            mentions = mentions.assign(run_id=run)
+        return coverage_table(mentions, seeded, freq=freq)
+
+    def taxonomy_versions(self) -> pd.DataFrame:
+        """The taxonomy version each run used: ``run_id``, ``created_at``, ``version``
+        (None for runs without a taxonomy), ``source``, ``themes`` (seeded theme
+        names, ``"; "``-joined, in id order)."""
+        rows = []
+        for r in self.runs().itertuples():
+            tax = (json.loads(r.run) if isinstance(r.run, str) else (r.run or {})).get("taxonomy") or {}
+            names = sorted(tax.get("themes", {}).items(), key=lambda kv: kv[1])
+            rows.append({"run_id": r.run_id, "created_at": r.created_at, "version": tax.get("version"),
+                         "source": tax.get("source"), "themes": "; ".join(n for n, _ in names)})
+        return pd.DataFrame(rows, columns=["run_id", "created_at", "version", "source", "themes"])
+
     def load_model(self, run: str | None = None, *, cls: Any = None) -> Any:
         """The theme model saved by ``run``, or the latest saved model when
         None; ``None`` if the store has no model yet. ``cls`` (default

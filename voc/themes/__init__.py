@@ -259,6 +259,7 @@ class ThemeModel:
         languages: Sequence[str] | None = None,
         sentiment: Sequence[str] | None = None,
         phrases: Sequence[Sequence] | None = None,
+        taxonomy: Any = None,
     ) -> "ThemeModel":
         """Find themes in ``embeddings`` and label them.
 
@@ -284,6 +285,12 @@ class ThemeModel:
             (:func:`voc.segment.keyword_tokens_and_phrases`). Themes are then
             labelled with their best phrase (:mod:`voc.themes.labels`);
             without them, with their top keywords joined by " / ".
+        taxonomy : voc.themes.taxonomy.SeedIndex, optional
+            The analysts' code frame, embedded
+            (:func:`voc.themes.taxonomy.embed_taxonomy`): mentions close to a
+            seeded theme go to it (ids ``0..s-1`` in taxonomy order), only
+            the rest is clustered (ids after them); :meth:`assign` applies
+            the same rule.
 
         Returns
         -------
@@ -309,6 +316,11 @@ class ThemeModel:
                 )
         if n < 3:
             raise InputError(f"ThemeModel.fit needs at least 3 mentions, got {n}.")
+        if taxonomy is not None:
+            from .taxonomy import fit_seeded
+
+            return fit_seeded(self, taxonomy, X, texts, tokens, languages=languages, sentiment=sentiment,
+                              phrases=phrases)
 
         mcs = self.min_theme_size or default_min_theme_size(n)
         min_samples = self.min_samples or min(5, mcs)
@@ -572,6 +584,10 @@ class ThemeModel:
         ids[same] = self._ref_labels[nearest[same]]
         probs[same] = self._ref_probs[nearest[same]]
         ids = self._resolve(ids, negative)
+        if getattr(self, "_seed", None) is not None:  # the code frame first (voc.themes.taxonomy)
+            seeded, sim = self._seed.match(X)
+            on = seeded >= 0
+            ids[on], probs[on] = seeded[on], sim[on]
         mapped = self._id_map[ids + 1]
         return mapped.astype(int), np.where(mapped >= 0, probs, 0.0)
 
@@ -684,7 +700,8 @@ class ThemeModel:
                 words = list(frozen[1])
             if len(leaves_of[t]) == 1:  # a one-theme topic is called what its theme is called
                 phrase = theme_label.get(leaves_of[t][0], phrase)
-            label = phrase or LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"topic {t}"
+            label = (getattr(self, "_topic_names", {}).get(t) or phrase  # a taxonomy topic keeps its name
+                     or LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"topic {t}")
             quotes = _merge_exemplars([quotes_of[s] for s in leaves_of[t]], self.n_exemplars)
             records.append({
                 "topic": t,
@@ -781,8 +798,9 @@ class ThemeModel:
         params = self.get_params() | {"min_theme_size": mcs}
         # keep only clusters as cohesive as the usual established theme; the
         # trimmed cohesion ignores the few strays UMAP puts next to a young theme
-        floor = (float(np.quantile(_cohesion(self._ref, self._ref_labels, self._k, trim=COHESION_TRIM), 0.1))
-                 if self._k else 0.0)
+        cohesions = _cohesion(self._ref, self._ref_labels, self._k, trim=COHESION_TRIM)
+        cohesions = cohesions[np.bincount(self._ref_labels, minlength=self._k)[: self._k] > 0]  # not empty
+        floor = float(np.quantile(cohesions, 0.1)) if len(cohesions) else 0.0
         sub = ThemeModel(**params)
         sub._allow_single_cluster = True
         sub._min_cohesion = floor
@@ -885,6 +903,12 @@ class ThemeModel:
             "probabilities": self._base_probs.astype(np.float32),
             "topics": self._base_topics.astype(np.int32),
         }
+        if getattr(self, "_topic_names", None):
+            meta["topic_names"] = {str(t): v for t, v in sorted(self._topic_names.items())}
+        if getattr(self, "_seed", None) is not None:  # the code frame travels with the model
+            meta["taxonomy"] = self._seed.meta()
+            meta["retired_seeds"] = dict(getattr(self, "_retired_seeds", {}))
+            arrays.update({f"taxonomy_{k}": v for k, v in self._seed.arrays().items()})
         if self._phrases is not None:
             meta["phrases"], meta["phrase_keys"] = list(self._phrases[0]), list(self._phrases[1])
             arrays["phrase_counts"] = self._phrases[2].astype(np.int32)
@@ -983,6 +1007,13 @@ class ThemeModel:
                 int(t): (tuple(int(p) for p in v["themes"]), [str(w) for w in v["keywords"]])
                 for t, v in meta.get("frozen_topic_keywords", {}).items()}
             model._frozen_labels = {int(t): str(w) for t, w in meta.get("frozen_labels", {}).items()}
+            model._topic_names = {int(t): str(v) for t, v in meta.get("topic_names", {}).items()}
+            if "taxonomy" in meta:
+                from .taxonomy import SeedIndex
+
+                model._seed = SeedIndex.from_saved(meta["taxonomy"], {
+                    k[len("taxonomy_"):]: v for k, v in arrays.items() if k.startswith("taxonomy_")})
+                model._retired_seeds = {str(n): int(t) for n, t in meta.get("retired_seeds", {}).items()}
         except ConfigError as exc:
             raise ModelError(f"Theme model {path} is corrupt: {exc} {fix}") from None
         except (KeyError, TypeError, ValueError, IndexError) as exc:
