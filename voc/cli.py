@@ -262,8 +262,6 @@ def run(input: str, out_dir: str | None, store: str | None, report_dir: str | No
     progress = P.wanted(quiet)
     if scheduler and engine != "dask":
         raise ConfigError("--scheduler goes with --engine dask.")
-    if engine and store:
-        raise ConfigError("--engine does not go with --store yet: weekly runs are processed in memory.")
     if store is None:
         if out_dir is None or report_dir is not None:
             raise ConfigError("Missing --out DIR (or use --store PATH for weekly runs; --report needs --store).")
@@ -280,8 +278,15 @@ def run(input: str, out_dir: str | None, store: str | None, report_dir: str | No
     else:
         if model_path or save_model:
             raise ConfigError("--model and --save-model do not go with --store: the store keeps its own model.")
-        analysis = run_store(input, store, config=config, out_dir=out_dir, report_dir=report_dir,
-                             progress=progress, **load_kwargs(options, scales=False))
+        if engine:
+            from .stream_store import run_store_streaming
+
+            analysis = run_store_streaming(input, store, config=config, engine=engine, chunk_size=chunk_size,
+                                           scheduler=scheduler, out_dir=out_dir, report_dir=report_dir,
+                                           progress=progress, **load_kwargs(options, scales=False))
+        else:
+            analysis = run_store(input, store, config=config, out_dir=out_dir, report_dir=report_dir,
+                                 progress=progress, **load_kwargs(options, scales=False))
         if analysis is None:
             echo(f"No new records: the store '{store}' already holds every record of {input}.")
             return

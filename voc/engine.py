@@ -470,7 +470,7 @@ class _ParquetAppender:
             raise InputError(f"A chunk of the input has column types that differ from the first "
                              f"chunk ({e}). Give the column consistent values, or a larger "
                              f"--chunk-size.") from None
-        self.writer.write_table(table)
+        self.writer.write_table(table, row_group_size=max(len(table), 1))  # one row group per chunk
 
     def close(self) -> None:
         if self.writer is not None:
@@ -502,6 +502,7 @@ def run_streaming(
     embedder: Any = None,
     scorer: Any = None,
     progress: bool = False,
+    select: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     **load_options: Any,
 ) -> StreamResult:
     """Analyse a feedback file of any size in bounded memory and write ``out_dir``.
@@ -539,6 +540,10 @@ def run_streaming(
         by pickling; prefer names for real models).
     scorer : SentimentScorer, optional
         Overrides ``config.sentiment`` (an object, shipped like ``embedder``).
+    select : callable, optional
+        Called with every loaded chunk; returns the rows to analyse (the
+        store runs of :mod:`voc.stream_store` drop the records the store
+        already holds). Default: every row.
     progress : bool or voc.progress.Progress
         ``True``: one line per chunk of each pass, per fit and rank on
         stderr, and an embedding progress bar while fitting (see
@@ -605,6 +610,10 @@ def run_streaming(
                     for w in chunk.attrs.get("voc_warnings", []):  # once per kind (iter_feedback logged it)
                         if not any(w.split(":")[0] == seen.split(":")[0] for seen in warnings_):
                             warnings_.append(w)
+                    if select is not None:
+                        chunk = select(chunk)
+                        if chunk.empty:
+                            continue
                     checksum.add(chunk)
                     records = _prepare(chunk, config, redacted)
                     pending.append(records)

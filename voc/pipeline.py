@@ -778,31 +778,45 @@ def run_incremental(
         if model is not None and not hasattr(model, "embedder_name_"):
             model.embedder_name_ = None
         analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
-        topic = {"level": "topic"}
-        if model is None:
-            events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
-                      for t in analysis.themes[C.THEME] if t != C.NOISE]
-            events += [{"theme": int(t), "event": "new", "detail": "initial fit", **topic}
-                       for t in analysis.model.topics_[C.TOPIC]]
-        else:
-            events = [{"theme": int(t), "event": "new", "detail": "emerging"}
-                      for t in analysis.run.get("emerging_themes", [])]
-            events += [{"theme": int(t), "event": "new", "detail": "emerging", **topic}
-                       for t in analysis.run.get("emerging_topics", [])]
-        edits = analysis.model.edits_ if analysis.model is not None else {}
-        events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
-                   for dst, *sources in edits.get("merge", []) for src in sources]
-        events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
-                   for t in edits.get("delete", [])]
-        events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}", **topic}
-                   for dst, *sources in edits.get("merge_topics", []) for src in sources]
-        events += [{"theme": int(t), "event": "moved", "detail": f"to topic {int(dst)}"}
-                   for t, dst in sorted(edits.get("move", {}).items())]
+        events = lineage_events(analysis.run, analysis.themes, analysis.model, fitted=model is None)
         analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
         with P.stage(progress, "store", f"{len(new):,} new records -> {store.path}"):
             run_id = store.write_run(analysis, lineage=_new_events(store, events))
         analysis.run["store"]["run_id"] = run_id
     return analysis
+
+
+def lineage_events(run: dict, themes: pd.DataFrame, model: Any, *, fitted: bool) -> list[dict]:
+    """The lineage events of one store run (every engine writes these).
+
+    ``fitted``: the run fitted the model (a new store): every theme and topic
+    is ``new`` ("initial fit"); otherwise the run's emerging themes and
+    topics (``run["emerging_themes"]``, ``run["emerging_topics"]``) are.
+    Analyst edits of ``model.edits_`` add ``merged``, ``retired`` and
+    ``moved`` rows (the store drops those it already has, see
+    :func:`_new_events`).
+    """
+    topic = {"level": "topic"}
+    if fitted:
+        events = [{"theme": int(t), "event": "new", "detail": "initial fit"}
+                  for t in themes[C.THEME] if t != C.NOISE]
+        events += [{"theme": int(t), "event": "new", "detail": "initial fit", **topic}
+                   for t in model.topics_[C.TOPIC]]
+    else:
+        events = [{"theme": int(t), "event": "new", "detail": "emerging"}
+                  for t in run.get("emerging_themes", [])]
+        events += [{"theme": int(t), "event": "new", "detail": "emerging", **topic}
+                   for t in run.get("emerging_topics", [])]
+    edits = model.edits_ if model is not None else {}
+    events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}"}
+               for dst, *sources in edits.get("merge", []) for src in sources]
+    events += [{"theme": int(t), "event": "retired", "detail": "deleted by analyst"}
+               for t in edits.get("delete", [])]
+    events += [{"theme": int(src), "event": "merged", "detail": f"into {int(dst)}", **topic}
+               for dst, *sources in edits.get("merge_topics", []) for src in sources]
+    events += [{"theme": int(t), "event": "moved", "detail": f"to topic {int(dst)}"}
+               for t, dst in sorted(edits.get("move", {}).items())]
+    return events
 
 
 def _new_events(store: Any, events: list[dict]) -> list[dict]:

@@ -33,7 +33,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -270,14 +270,40 @@ class Store(StoreViews):
         re-running the same dump changes nothing. On any error the
         transaction is rolled back and the store is unchanged.
         """
-        import duckdb
-
         get = (lambda k: analysis.get(k)) if isinstance(analysis, Mapping) else (
             lambda k: getattr(analysis, k, None))
         frames = {t: get(t) for t in TABLES}
         for t in ("records", "mentions"):
             if not isinstance(frames[t], pd.DataFrame):
                 raise StoreError(f"write_run needs a '{t}' DataFrame; got {type(frames[t]).__name__}.")
+        return self.write_run_chunks([(frames["records"], frames["mentions"])], analysis,
+                                     run_id=run_id, lineage=lineage, save_model=save_model)
+
+    def write_run_chunks(
+        self,
+        chunks: Iterable[tuple[pd.DataFrame, pd.DataFrame]],
+        tables: Any,
+        *,
+        run_id: str | None = None,
+        lineage: pd.DataFrame | list[dict] | None = None,
+        save_model: bool = True,
+    ) -> str | None:
+        """:meth:`write_run` for a run too big for memory: records and mentions come in chunks.
+
+        ``chunks`` yields ``(records, mentions)`` pairs, every record's
+        mentions in the same pair as the record (the streaming engines give
+        one pair per input chunk, :mod:`voc.stream_store`); ``tables`` has
+        ``themes``, ``touchpoints``, ``pain_points``, ``topics``, ``run`` and
+        ``model`` as :meth:`write_run`'s ``analysis`` (its ``records`` and
+        ``mentions`` are not used). Everything is **one transaction**, as
+        :meth:`write_run`: an error or a kill before the end leaves the store
+        as it was. Returns the run id, or None when no record was new.
+        """
+        import duckdb
+
+        get = (lambda k: tables.get(k)) if isinstance(tables, Mapping) else (
+            lambda k: getattr(tables, k, None))
+        frames = {t: get(t) for t in TABLES if t not in ("records", "mentions")}
         frames = {t: (f if isinstance(f, pd.DataFrame) else pd.DataFrame()) for t, f in frames.items()}
         run = dict(get("run") or {})
         model = get("model") if save_model else None
@@ -291,30 +317,39 @@ class Store(StoreViews):
                 con.execute("BEGIN TRANSACTION")
                 if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
                     raise StoreError(f"Run '{run_id}' is already in the store; pick another run_id.")
-                records, mentions = _drop_known(con, frames["records"], frames["mentions"])
-                skipped = len(frames["records"]) - len(records)
+                n_records = n_mentions = skipped = 0
+                date_min = date_max = None
+                for chunk_records, chunk_mentions in chunks:
+                    records, mentions = _drop_known(con, chunk_records, chunk_mentions)
+                    skipped += len(chunk_records) - len(records)
+                    if not len(records):
+                        continue
+                    records = _with_themes(records, mentions)
+                    if C.DATE in records:
+                        dates = pd.to_datetime(records[C.DATE], utc=True)
+                        if dates.notna().any():
+                            date_min = dates.min() if date_min is None else min(date_min, dates.min())
+                            date_max = dates.max() if date_max is None else max(date_max, dates.max())
+                    _insert_frame(con, "records", records.assign(run_id=run_id))
+                    _insert_frame(con, "mentions", _with_record_keys(mentions, records).assign(run_id=run_id))
+                    n_records += len(records)
+                    n_mentions += len(mentions)
                 if skipped:
                     log.info("skipped %d records already in the store", skipped)
-                if not len(records):
+                if not n_records:
                     _rollback(con)
                     log.info("no new records: nothing written")
                     return None
-                records = _with_themes(records, mentions)
-                dates = pd.to_datetime(records[C.DATE], utc=True) if C.DATE in records else None
                 run.setdefault("store", {})
                 run["store"] = {**run["store"], "run_id": run_id, "records_skipped": int(skipped)}
                 con.execute(
                     "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [run_id, now.to_pydatetime(),
-                     _py_ts(dates.min()) if dates is not None else None,
-                     _py_ts(dates.max()) if dates is not None else None,
-                     len(records), len(mentions),
+                    [run_id, now.to_pydatetime(), _py_ts(date_min), _py_ts(date_max),
+                     n_records, n_mentions,
                      json.dumps(run.get("config", {}), default=str, ensure_ascii=False),
                      json.dumps(run, default=str, ensure_ascii=False)],
                 )
-                stored_mentions = _with_record_keys(mentions, records)
-                for table in TABLES:
-                    frame = {"records": records, "mentions": stored_mentions}.get(table, frames[table])
+                for table, frame in frames.items():
                     _insert_frame(con, table, frame.assign(run_id=run_id))
                 if len(events):
                     _insert_frame(con, "lineage", events)
@@ -328,7 +363,7 @@ class Store(StoreViews):
                 if isinstance(e, duckdb.Error):
                     raise StoreError(f"Writing run '{run_id}' failed, store unchanged: {e}") from e
                 raise
-        log.info("stored run %s (%d records, %d mentions)", run_id, len(records), len(mentions))
+        log.info("stored run %s (%d records, %d mentions)", run_id, n_records, n_mentions)
         return run_id
 
     def add_lineage(self, events: pd.DataFrame | list[dict], *, run_id: str) -> None:
