@@ -140,10 +140,12 @@ def evaluate(result, gold: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     best (F1); its rank, complaint NPS impact and interval come from the
     pain-point table.
     """
+    from voc.rank import complaint_mentions
+
     records, pain, ments = result.records, result.pain_points, result.mentions
     ids = records["voc_id"].to_numpy()
     themed = ments[ments["theme"] >= 0]
-    complaints = themed[themed["sentiment_label"] == "negative"]
+    complaints = themed[complaint_mentions(themed)]  # the pain-point table's complaint rule
     theme_complaints = complaints.groupby("theme")["voc_id"].apply(set)
     has_topics = "topic" in ments and "level" in pain and (pain["level"] == "topic").any()
     topic_complaints = (complaints[complaints["topic"] >= 0].groupby("topic")["voc_id"].apply(set)

@@ -12,7 +12,7 @@ from sklearn.metrics import adjusted_rand_score
 from voc import columns as C
 from voc.errors import ConfigError
 from voc.themes import ThemeModel, load_edits
-from voc.themes.hierarchy import group_themes, join_topics, topic_threshold
+from voc.themes.hierarchy import complaint_leaves, group_themes, join_topics, topic_threshold
 
 
 def fake_centroids(groups, n_single, *, dim=384, spread=0.6, seed=0):
@@ -67,6 +67,48 @@ def test_new_leaves_join_the_nearest_topic_or_get_new_ids():
     new = join_topics(np.vstack([member, stranger]), X, topics, threshold=thr)
     assert new[0] == topics[0]
     assert new[1] == topics.max() + 1
+
+
+def test_polarity_keeps_complaint_and_other_leaves_in_separate_topics():
+    X, truth = fake_centroids((5,) * 6, 4)
+    plain = group_themes(X)
+    assert adjusted_rand_score(truth, plain) == 1.0
+    # in group 0, the first three leaves are complaints (mostly negative), the other two praise
+    share = np.full(len(X), 0.1)
+    g0 = np.flatnonzero(truth == 0)
+    share[g0[:3]] = 0.8
+    topics = group_themes(X, negative_share=share)
+    assert len(set(topics[g0[:3]])) == 1 and len(set(topics[g0[3:]])) == 1
+    assert topics[g0[0]] != topics[g0[3]]
+    g1 = np.flatnonzero(truth == 1)
+    assert len(set(topics[g1])) == 1  # a group on one side is unchanged
+    assert topics.max() + 1 == plain.max() + 2
+    # no sentiment (None or NaN): the plain grouping
+    np.testing.assert_array_equal(group_themes(X, negative_share=np.full(len(X), np.nan)), plain)
+    # a new complaint leaf near group 0 joins the complaint topic, a new praise leaf the praise topic
+    thr = topic_threshold(X)
+    near = X[g0].mean(axis=0)
+    new = join_topics(np.vstack([near, near]), X, topics, threshold=thr,
+                      new_negative_share=[0.9, 0.0], negative_share=share)
+    assert new.tolist() == [topics[g0[0]], topics[g0[3]]]
+    assert complaint_leaves(None, 2).tolist() == [False, False]
+
+
+def test_model_topic_polarity_option(tmp_path):
+    X, y, texts, tokens = hierarchical_blobs()
+    # leaf 0 (80 mentions) is a complaint, its topic siblings 1 and 2 are not
+    sentiment = np.where(y == 0, "negative", "positive").tolist()
+    plain = ThemeModel(n_components=None, min_theme_size=10).fit(X, texts, tokens, sentiment=sentiment)
+    assert plain.topic_of_.tolist() == [0, 0, 0, 1, 1, 2]  # off by default
+    m = ThemeModel(n_components=None, min_theme_size=10, topic_polarity=True).fit(
+        X, texts, tokens, sentiment=sentiment)
+    assert m.topic_of_[0] not in m.topic_of_[1:].tolist()
+    assert m.topic_of_[1] == m.topic_of_[2]
+    back = ThemeModel.load(m.save(tmp_path / "m"))
+    np.testing.assert_array_equal(back.topic_of_, m.topic_of_)
+    np.testing.assert_allclose(back._leaf_negative, m._leaf_negative)
+    with pytest.raises(ConfigError, match="topic_polarity"):
+        ThemeModel(topic_polarity="yes").fit(X, texts, tokens)
 
 
 # ------------------------------------------------------------------ the model

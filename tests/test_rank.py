@@ -12,7 +12,8 @@ import pytest
 
 from voc.config import Config
 from voc.errors import InputError
-from voc.rank import bh_fdr, pain_score, rank_pain_points, select_quotes, touchpoint_summary
+from voc.rank import (bh_fdr, complaint_mentions, pain_score, rank_pain_points, select_quotes,
+                      touchpoint_summary)
 from voc.survey import csat, nps
 
 CFG = Config(n_bootstrap=200, random_state=0)
@@ -315,7 +316,8 @@ def _tiny():
 
 def test_complaint_impact_hand_computed():
     records, mentions = _tiny()
-    row = rank_pain_points(records, mentions, None, config=CFG).set_index("theme").loc[0]
+    # negative mentions only (theme 0 is half negative, a complaint theme by the default rule)
+    row = rank_pain_points(records, mentions, None, config=CFG, complaint_share=None).set_index("theme").loc[0]
     # NPS(all) = 100 * (3 promoters - 2 detractors) / 6; complaint records a, b (both detractors);
     # NPS(c, d, e, f) = 100 * 3 / 4 = 75; NPS(e, f) = 50 for the whole theme
     assert row["complaint_records"] == 2 and row["records"] == 4
@@ -328,6 +330,25 @@ def test_complaint_impact_hand_computed():
     # theme 1 has no negative mention: no complaint records, no complaint impact
     other = rank_pain_points(records, mentions, None, config=CFG).set_index("theme").loc[1]
     assert other["complaint_records"] == 0 and math.isnan(other["complaint_nps_impact"])
+
+
+def test_every_mention_of_a_complaint_theme_is_a_complaint():
+    """Theme 0: 3 of 4 mentions negative (a complaint theme); theme 1: 1 of 3 (not one)."""
+    records = pd.DataFrame({"voc_id": list("abcdefgh"), "nps": [0, 2, 3, 6, 10, 9, 1, 10]})
+    mentions = pd.DataFrame({"voc_id": list("abcdefg"), "theme": [0, 0, 0, 0, 1, 1, 1],
+                             "sentiment_label": ["negative", "negative", "negative", "neutral",
+                                                 "positive", "positive", "negative"]})
+    t = rank_pain_points(records, mentions, None, config=CFG).set_index("theme")
+    # theme 0: a, b, c, d are complaint records; NPS(all) = 100 * (3 - 5) / 8 = -25; NPS(e, f, g, h) = 50
+    assert t.loc[0, "complaint_records"] == 4
+    assert t.loc[0, "complaint_nps_impact"] == pytest.approx(-25.0 - 50.0)
+    # theme 1: only its negative mention g counts; NPS without g = 100 * (3 - 4) / 7
+    assert t.loc[1, "complaint_records"] == 1
+    assert t.loc[1, "complaint_nps_impact"] == pytest.approx(-25.0 - 100 * (3 - 4) / 7)
+    # a stricter share turns theme 0 back to its negative mentions
+    strict = rank_pain_points(records, mentions, None, config=CFG, complaint_share=0.8).set_index("theme")
+    assert strict.loc[0, "complaint_records"] == 3
+    assert complaint_mentions(mentions).tolist() == [True] * 4 + [False, False, True]
 
 
 def test_complaint_impact_identity_and_removal_on_every_row():

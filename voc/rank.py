@@ -42,6 +42,10 @@ UNKNOWN_TOUCHPOINT = "unknown"
 LEVELS = ("topic", "theme")
 """Levels of the pain-point table's rows, in table order."""
 
+COMPLAINT_SHARE = 0.5
+"""A theme is a complaint theme when at least this share of its mentions is negative
+(all its mentions are then complaints, see :func:`complaint_mentions`)."""
+
 RANK_METRICS = ("nps", "csat", "ces")
 """Survey metrics the pain score may use, in order of preference (see :func:`rank_pain_points`)."""
 
@@ -132,6 +136,7 @@ def rank_pain_points(
     *,
     topics: pd.DataFrame | None = None,
     config: Config | None = None,
+    complaint_share: float | None = COMPLAINT_SHARE,
 ) -> pd.DataFrame:
     """Rank themes (and topics) as pain points within every touchpoint (and overall).
 
@@ -153,6 +158,9 @@ def rank_pain_points(
         Uses ``min_n``, ``confidence``, ``n_bootstrap``, ``random_state``,
         ``csat_scale``, ``csat_satisfied_from``, ``ces_scale``,
         ``ces_direction``.
+    complaint_share : float or None, default 0.5
+        Share of negative mentions from which every mention of a theme is a
+        complaint (:func:`complaint_mentions`); None: negative mentions only.
 
     Returns
     -------
@@ -179,8 +187,12 @@ def rank_pain_points(
     ``<m>_impact = M(touchpoint) - M(touchpoint without the theme's
     records) = share_m * (<m>_with - <m>_without)``, where ``share_m`` is
     the share of the theme's records among respondents. The complaint
-    records of a theme are its records with at least one ``negative``
-    mention of it; ``complaint_<m>_impact`` is the same formula over them.
+    records of a theme are its records with at least one complaint mention
+    of it: a ``negative`` mention, or any mention of a complaint theme (at
+    least ``complaint_share`` of its mentions negative; see
+    :func:`complaint_mentions`); a topic's complaint mentions are its
+    themes' complaint mentions. ``complaint_<m>_impact`` is the same formula
+    over the complaint records.
     Negative means the theme makes the metric worse (for CES with
     ``lower_is_easier`` the sign is flipped so that this holds). The rank
     metric of a touchpoint is NPS if it has NPS answers there, else CSAT,
@@ -232,6 +244,7 @@ def rank_pain_points(
         _tp=tp_of_record[pos] if len(groups) > 1 else C.ALL_TOUCHPOINTS,
         _neg=_negative(ments),
         _sent=_col_float(ments, C.SENTIMENT),
+        _complaint=complaint_mentions(ments, min_share=complaint_share),
     )
     if len(rows) != len(ments):  # a topic's rows repeat its themes' mentions
         ments = ments.iloc[rows].reset_index(drop=True)
@@ -244,7 +257,7 @@ def rank_pain_points(
     shape = (len(records), len(units))
     member = sparse.csr_matrix((np.ones(len(rpos)), (rpos, ucol)), shape=shape)
     member.data[:] = 1.0  # several mentions of a theme in a record count once
-    neg = ments["_neg"].to_numpy() == 1.0
+    neg = ments["_complaint"].to_numpy()
     complaint = sparse.csr_matrix((np.ones(int(neg.sum())), (rpos[neg], ucol[neg])), shape=shape)
     complaint.data[:] = 1.0
 
@@ -645,6 +658,41 @@ def _has_text(records: pd.DataFrame) -> np.ndarray:
     if C.TEXT in records:
         return records[C.TEXT].fillna("").astype(str).str.strip().ne("").to_numpy()
     return np.zeros(len(records), dtype=bool)
+
+
+def complaint_mentions(mentions: pd.DataFrame, *, min_share: float | None = COMPLAINT_SHARE) -> np.ndarray:
+    """Whether each mention is a complaint of its theme (and topic): bool per row.
+
+    A mention is a complaint when its sentiment label is ``negative``, or
+    when it belongs to a **complaint theme**: a theme (``theme`` column,
+    not -1) at least ``min_share`` of whose labelled mentions in
+    ``mentions`` are negative. Sentence sentiment misses plain complaints
+    ("my parcel came a week late" read as neutral or positive); where most
+    of a theme's mentions are negative, its other mentions are taken to be
+    the same complaint. ``min_share=None``: negative labels only.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"theme": [0, 0, 0, 1, 1],
+    ...                   "sentiment_label": ["negative", "negative", "neutral", "negative", "positive"]})
+    >>> complaint_mentions(m).tolist()
+    [True, True, True, True, True]
+    >>> complaint_mentions(m, min_share=0.6).tolist()
+    [True, True, True, True, False]
+    >>> complaint_mentions(m, min_share=None).tolist()
+    [True, True, False, True, False]
+    """
+    neg = _negative(mentions)
+    out = neg == 1.0
+    if min_share is None or C.THEME not in mentions or not len(mentions):
+        return out
+    theme = pd.to_numeric(mentions[C.THEME], errors="coerce").fillna(C.NOISE).astype(int).to_numpy()
+    labelled = (theme != C.NOISE) & ~np.isnan(neg)
+    if not labelled.any():
+        return out
+    share = pd.Series(neg[labelled]).groupby(theme[labelled]).mean()
+    themes = share.index[share.to_numpy() >= min_share].to_numpy()
+    return out | ((theme != C.NOISE) & np.isin(theme, themes))
 
 
 def _negative(df: pd.DataFrame) -> np.ndarray:

@@ -113,6 +113,12 @@ class ThemeModel:
         the theme centroids, cut where the mean cross similarity falls below
         ``mean + topic_zscore * std`` of all theme-pair similarities (see
         :mod:`voc.themes.hierarchy`). ``None``: every theme is its own topic.
+    topic_polarity : bool, default False
+        Keep complaint themes (at least half of their fit mentions negative)
+        and the other themes in separate topics. Off by default: measured
+        in docs/themes.md ("Topic designs"), it makes topics readable as
+        complaint or praise but loses complaint mentions that sit in mixed
+        themes.
     outlier_threshold : float, default 0.3
         Smallest similarity-weighted vote share of the nearest references for
         a point to join a theme; below it the point is noise (-1).
@@ -174,6 +180,7 @@ class ThemeModel:
         cluster_selection_method: str = "eom",
         merge_zscore: float | None = 4.0,
         topic_zscore: float | None = TOPIC_ZSCORE,
+        topic_polarity: bool = False,
         split_polarity: float | None = None,
         outlier_threshold: float = 0.3,
         noise_quantile: float = 0.01,
@@ -191,6 +198,7 @@ class ThemeModel:
         self.cluster_selection_method = cluster_selection_method
         self.merge_zscore = merge_zscore
         self.topic_zscore = topic_zscore
+        self.topic_polarity = topic_polarity
         self.split_polarity = split_polarity
         self.outlier_threshold = outlier_threshold
         self.noise_quantile = noise_quantile
@@ -204,8 +212,8 @@ class ThemeModel:
     # ------------------------------------------------------------------ params
     _PARAMS = (
         "min_theme_size", "n_components", "n_neighbors", "min_samples",
-        "cluster_selection_method", "merge_zscore", "topic_zscore", "split_polarity", "outlier_threshold",
-        "noise_quantile",
+        "cluster_selection_method", "merge_zscore", "topic_zscore", "topic_polarity", "split_polarity",
+        "outlier_threshold", "noise_quantile",
         "n_assign_neighbors", "max_references", "n_keywords", "n_label_words",
         "n_exemplars", "random_state",
     )
@@ -241,6 +249,8 @@ class ThemeModel:
             v = getattr(self, name)
             if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < np.inf):
                 raise bad(name, "None or a float >= 0")
+        if not isinstance(self.topic_polarity, (bool, np.bool_)):
+            raise bad("topic_polarity", "True or False")
         v = self.split_polarity
         if v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 0.5):
             raise bad("split_polarity", "None or a float in the range (0, 0.5]")
@@ -374,13 +384,14 @@ class ThemeModel:
         self._phrases = (None if phrases is None else
                          L.phrase_counts(phrases, final, k, None if negative is None else np.asarray(negative)))
         self._base_sizes = np.bincount(final[final >= 0], minlength=k).astype(int)
+        self._leaf_negative = _negative_shares(negative, final, k)
         self._base_exemplars = [
             _exemplars(X, texts, final, t, self._centroids[t], self.n_exemplars) for t in range(k)
         ]
         self._base_languages = _language_mix(languages, final, k)
         self._topic_threshold = topic_threshold(self._centroids, zscore=self.topic_zscore)
         self._base_topics = group_themes(self._centroids, sizes=self._base_sizes,
-                                         threshold=self._topic_threshold)
+                                         threshold=self._topic_threshold, negative_share=self._topic_sides())
         self.edits_ = _empty_edits()
         self._frozen_words: dict[int, list[str]] = {}
         self._frozen_topic_words: dict[int, tuple[tuple[int, ...], list[str]]] = {}
@@ -715,6 +726,10 @@ class ThemeModel:
         cols = ["topic", "label", "keywords", "exemplars", "size", "languages", "themes"]
         self.topics_ = pd.DataFrame(records, columns=cols).astype({"topic": int, "size": int})
 
+    def _topic_sides(self) -> np.ndarray | None:
+        """The leaves' negative shares when topics keep complaints apart (``topic_polarity``), else None."""
+        return self._leaf_negative if self.topic_polarity else None
+
     def topic_ids(self, theme_ids: Any) -> np.ndarray:
         """Topic of each theme id (after edits); -1 for -1 (noise) and unknown ids."""
         self._check_fitted()
@@ -833,7 +848,9 @@ class ThemeModel:
         # topic within the fitted cut, else it starts a new topic
         self._base_topics = np.concatenate([self._base_topics, join_topics(
             sub._centroids, self._centroids, self._base_topics, threshold=self._topic_threshold,
-            sizes=sub._base_sizes)])
+            sizes=sub._base_sizes, new_negative_share=sub._topic_sides(),
+            negative_share=self._topic_sides())])
+        self._leaf_negative = np.concatenate([self._leaf_negative, sub._leaf_negative])
         self._ref = np.vstack([self._ref, sub._ref])
         self._neg_half = np.concatenate([self._neg_half, sub._neg_half])
         self._partner = np.concatenate([self._partner, np.where(sub._partner >= 0, sub._partner + k, NOISE)])
@@ -902,6 +919,10 @@ class ThemeModel:
             "labels": self._base_labels.astype(np.int32),
             "probabilities": self._base_probs.astype(np.float32),
             "topics": self._base_topics.astype(np.int32),
+            # negative fit mentions per theme (-1: fitted without sentiment)
+            "negative_counts": np.where(np.isnan(self._leaf_negative), -1,
+                                        np.rint(np.nan_to_num(self._leaf_negative) * self._base_sizes)
+                                        ).astype(np.int64),
         }
         if getattr(self, "_topic_names", None):
             meta["topic_names"] = {str(t): v for t, v in sorted(self._topic_names.items())}
@@ -955,6 +976,10 @@ class ThemeModel:
             model._centroids = arrays["centroids"].astype(np.float32)
             model._counts = arrays["counts"].astype(np.int64)
             model._base_sizes = arrays["sizes"].astype(int)
+            # models saved before polarity-aware topics: leaf polarity unknown
+            neg_counts = arrays.get("negative_counts", np.full(k, -1)).astype(np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                model._leaf_negative = np.where(neg_counts >= 0, neg_counts / model._base_sizes, np.nan)
             model._base_labels = arrays["labels"].astype(int)
             model._base_probs = arrays["probabilities"].astype(np.float64)
             # models saved before topics: the topics are derived from the centroids
@@ -964,7 +989,8 @@ class ThemeModel:
             else:
                 model._topic_threshold = topic_threshold(model._centroids, zscore=model.topic_zscore)
             model._base_topics = (arrays["topics"].astype(int) if "topics" in arrays else group_themes(
-                model._centroids, sizes=model._base_sizes, threshold=model._topic_threshold))
+                model._centroids, sizes=model._base_sizes, threshold=model._topic_threshold,
+                negative_share=model._topic_sides()))
             model._phrases = None  # models saved before phrase labels: keyword labels
             if "phrase_counts" in arrays:
                 model._phrases = ([str(p) for p in meta["phrases"]], [str(p) for p in meta["phrase_keys"]],
@@ -980,6 +1006,7 @@ class ThemeModel:
                 not (model._neg_half & (model._partner < 0)).any(),
                 bool(((model._partner >= -1) & (model._partner < k)).all()),
                 model._centroids.shape == (k, dim),
+                model._leaf_negative.shape == (k,) and not (model._leaf_negative > 1).any(),
                 model._counts.shape == (k + 1, len(vocab)),
                 p is None or (len(p[0]) == len(p[1]) and p[2].shape == p[3].shape == (k + 1, len(p[0]))),
                 model._base_sizes.shape == (k,),
@@ -1036,7 +1063,8 @@ class ThemeModel:
 
 # ================================================================ model file
 _FLOAT_ARRAYS = ("references", "reference_probabilities", "floors", "centroids", "probabilities")
-_INT_ARRAYS = ("reference_labels", "partners", "negative_halves", "counts", "sizes", "labels")
+_INT_ARRAYS = ("reference_labels", "partners", "negative_halves", "counts", "sizes", "labels",
+               "negative_counts")
 _REQUIRED_ARRAYS = ("references", "reference_labels", "reference_probabilities", "floors", "centroids",
                     "counts", "sizes", "labels", "probabilities")
 
@@ -1384,6 +1412,17 @@ def _polarity(sentiment: Sequence[str] | None) -> np.ndarray | None:
     return np.asarray([code.get(str(s), 0) for s in sentiment], dtype=np.int8)
 
 
+def _negative_shares(negative: np.ndarray | None, labels: np.ndarray, k: int) -> np.ndarray:
+    """Share of each theme's mentions that are negative (NaN without sentiment or members)."""
+    if negative is None:
+        return np.full(k, np.nan)
+    on = labels >= 0
+    n = np.bincount(labels[on], minlength=k).astype(np.float64)
+    neg = np.bincount(labels[on], weights=np.asarray(negative, dtype=np.float64)[on], minlength=k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, neg / n, np.nan)
+
+
 def _negative(sentiment: Sequence[str] | None) -> np.ndarray | None:
     """Boolean mask of negative mentions from sentiment labels (``None`` passes through)."""
     polarity = _polarity(sentiment)
@@ -1440,6 +1479,7 @@ def _subset_themes(model: "ThemeModel", keep: np.ndarray) -> "ThemeModel":
         out._phrases = (texts, keys, np.vstack([counts[keep], counts[rest].sum(axis=0)]),
                         np.vstack([neg[keep], neg[rest].sum(axis=0)]))
     out._base_sizes = model._base_sizes[keep]
+    out._leaf_negative = model._leaf_negative[keep]
     out._base_exemplars = [model._base_exemplars[t] for t in keep]
     out._base_languages = [model._base_languages[t] for t in keep]
     out._k = out.n_themes_ = len(keep)

@@ -13,7 +13,12 @@ them. Method (see ``docs/themes.md``, "Topics"):
 3. Average-linkage agglomerative clustering: two groups merge while the mean
    similarity over all their cross pairs is at least the threshold. A topic
    may hold one leaf.
-4. Topics are numbered ``0..T-1`` by total size (largest first; ties: the
+4. Polarity (when the leaves' negative shares are given): a **complaint
+   leaf** (at least ``COMPLAINT_SHARE`` of its mentions negative) and a
+   leaf that is not one never share a topic, so a topic is either a
+   complaint ("on hold", "no reply", "chat queue") or not ("support was
+   kind"), never both.
+5. Topics are numbered ``0..T-1`` by total size (largest first; ties: the
    smallest leaf id first), so topic 0 holds the largest themes.
 
 The result depends only on the centroids (no random step), so it is
@@ -27,7 +32,33 @@ import numpy as np
 TOPIC_ZSCORE = 1.5
 """Default cut: leaf pairs 1.5 standard deviations above the mean similarity."""
 
-__all__ = ["TOPIC_ZSCORE", "topic_threshold", "group_themes", "join_topics"]
+COMPLAINT_SHARE = 0.5
+"""A leaf is a complaint leaf when at least this share of its mentions is negative
+(the same rule as :data:`voc.rank.COMPLAINT_SHARE`)."""
+
+__all__ = ["TOPIC_ZSCORE", "COMPLAINT_SHARE", "complaint_leaves", "topic_threshold", "group_themes",
+           "join_topics"]
+
+
+def complaint_leaves(negative_share, k: int) -> np.ndarray:
+    """Bool per leaf: at least :data:`COMPLAINT_SHARE` of its mentions negative.
+
+    ``negative_share`` None (no sentiment) or NaN for a leaf: not a complaint
+    leaf, so without sentiment every leaf is on one side and polarity never
+    keeps two leaves apart.
+
+    Examples
+    --------
+    >>> complaint_leaves([0.9, 0.2, float("nan"), 0.5], 4).tolist()
+    [True, False, False, True]
+    """
+    if negative_share is None:
+        return np.zeros(k, dtype=bool)
+    share = np.asarray(negative_share, dtype=np.float64).reshape(-1)
+    if len(share) != k:
+        raise ValueError(f"negative_share has {len(share)} values for {k} leaves")
+    with np.errstate(invalid="ignore"):
+        return share >= COMPLAINT_SHARE
 
 
 def _unit(centroids: np.ndarray) -> np.ndarray:
@@ -59,6 +90,7 @@ def group_themes(
     sizes: np.ndarray | None = None,
     zscore: float | None = TOPIC_ZSCORE,
     threshold: float | None = None,
+    negative_share: np.ndarray | None = None,
 ) -> np.ndarray:
     """Topic id of every leaf theme (average linkage over centroid cosines).
 
@@ -74,6 +106,10 @@ def group_themes(
         (:func:`topic_threshold`); ``None``: every leaf is its own topic.
     threshold : float, optional
         An absolute similarity cut instead of ``zscore``.
+    negative_share : ndarray of float, shape (k,), optional
+        Share of each leaf's mentions that are negative: complaint leaves
+        (:func:`complaint_leaves`) only group with complaint leaves, the
+        others with the others. The cut itself is over all pairs.
 
     Returns
     -------
@@ -87,6 +123,8 @@ def group_themes(
     thr = topic_threshold(C, zscore=zscore) if threshold is None else float(threshold)
     sizes = np.ones(k) if sizes is None else np.asarray(sizes, dtype=np.float64)
     S = C @ C.T
+    side = complaint_leaves(negative_share, k)
+    S[side[:, None] != side[None, :]] = -np.inf  # a complaint never joins a non-complaint
     # average linkage by hand (k is small): cluster similarity = mean over cross pairs
     members = [[i] for i in range(k)]
     total = S.copy()  # sum of cross-pair similarities between clusters
@@ -121,6 +159,8 @@ def join_topics(
     *,
     threshold: float,
     sizes: np.ndarray | None = None,
+    new_negative_share: np.ndarray | None = None,
+    negative_share: np.ndarray | None = None,
 ) -> np.ndarray:
     """Topics for new leaves (weekly runs) that keep every existing topic id.
 
@@ -138,6 +178,9 @@ def join_topics(
         The cut learned at fit (:func:`topic_threshold`).
     sizes : ndarray, shape (j,), optional
         Sizes of the new leaves (orders the new topic ids).
+    new_negative_share, negative_share : ndarray, shapes (j,) and (k,), optional
+        The leaves' negative shares: a new leaf joins only a topic of its
+        own side (complaint or not, :func:`complaint_leaves`).
     """
     N = _unit(new_centroids)
     j = len(N)
@@ -147,6 +190,9 @@ def join_topics(
         return out
     if len(topics) and (topics >= 0).any():
         S = N @ _unit(centroids).T
+        new_side = complaint_leaves(new_negative_share, j)
+        old_side = complaint_leaves(negative_share, len(topics))
+        S[new_side[:, None] != old_side[None, :]] = -np.inf
         ids = np.unique(topics[topics >= 0])
         mean = np.stack([S[:, topics == t].mean(axis=1) for t in ids], axis=1)
         best = mean.argmax(axis=1)
@@ -156,5 +202,6 @@ def join_topics(
     if len(rest):
         start = int(topics.max()) + 1 if len(topics) else 0
         sub = None if sizes is None else np.asarray(sizes)[rest]
-        out[rest] = start + group_themes(N[rest], sizes=sub, threshold=threshold)
+        share = None if new_negative_share is None else np.asarray(new_negative_share)[rest]
+        out[rest] = start + group_themes(N[rest], sizes=sub, threshold=threshold, negative_share=share)
     return out
