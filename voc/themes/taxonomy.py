@@ -471,7 +471,7 @@ def fit_seeded(model: Any, index: SeedIndex, X: np.ndarray, texts: list[str], to
                languages: Sequence[str] | None, sentiment: Sequence[str] | None,
                phrases: Sequence[Sequence] | None) -> Any:
     """:meth:`ThemeModel.fit` with a taxonomy: seeded themes ``0..s-1``, discovery on the rest."""
-    from . import (_class_counts, _empty_edits, _exemplars, _language_mix, _negative,
+    from . import (_class_counts, _empty_edits, _exemplars, _language_mix, _negative, _negative_shares,
                    default_min_theme_size)
     from . import labels as L
     from .hierarchy import topic_threshold
@@ -525,6 +525,7 @@ def fit_seeded(model: Any, index: SeedIndex, X: np.ndarray, texts: list[str], to
     model._phrases = None if phrases is None else L.phrase_counts(
         phrases, final, k, None if negative is None else np.asarray(negative))
     model._base_sizes = np.bincount(final[final >= 0], minlength=k).astype(int)
+    model._leaf_negative = _negative_shares(negative, final, k)
     model._base_exemplars = [_exemplars(X, texts, final, t, C[t], model.n_exemplars) for t in range(k)]
     model._base_languages = _language_mix(languages, final, k)
     # topics: the taxonomy's topics first (a theme without a topic is its own), then discovered ones
@@ -618,6 +619,7 @@ def _append_empty(model: Any, index: SeedIndex, new: list[int], topic_id: dict, 
             out.append(N)
         model._phrases = (texts, keys, out[0], out[1])
     model._base_sizes = np.concatenate([model._base_sizes, np.zeros(j, dtype=int)])
+    model._leaf_negative = np.concatenate([model._leaf_negative, np.full(j, np.nan)])
     model._base_exemplars = model._base_exemplars + [[] for _ in new]
     model._base_languages = model._base_languages + ["" for _ in new]
     topics = []
