@@ -37,18 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from store import week_frames  # noqa: E402  (benchmarks/store.py)
+from store import timed, week_frames  # noqa: E402  (benchmarks/store.py)
 
 from voc.store import Store  # noqa: E402
-
-
-def timed(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def build(path: Path, records: int, weeks: int) -> Store:

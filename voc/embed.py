@@ -23,6 +23,7 @@ not hold yet, so a re-run (or next week's run) only embeds new text.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import logging
@@ -31,7 +32,7 @@ import sqlite3
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+from typing import Any, Callable, Iterator, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -578,6 +579,22 @@ def default_cache(config_cache_dir: str | None = None) -> EmbeddingCache | None:
     """The embedding cache at :func:`cache_path` (opened), or ``None`` when it is off."""
     path = cache_path(config_cache_dir)
     return None if path is None else EmbeddingCache(path)
+
+
+@contextlib.contextmanager
+def opened_cache(config_cache_dir: str | None = None) -> Iterator[EmbeddingCache | None]:
+    """:func:`default_cache` for one ``with`` block: closed on exit, ``None`` when the cache is off.
+
+    >>> with opened_cache("") as cache:   # "" turns the cache off
+    ...     cache is None
+    True
+    """
+    cache = default_cache(config_cache_dir)
+    try:
+        yield cache
+    finally:
+        if cache is not None:
+            cache.close()
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

@@ -176,13 +176,10 @@ def embed_chunk(texts: list[str], *, embedder: Any, cache_dir: str | None = None
     """Pass-2a work of one chunk: embed the texts it owns into the cache (see :class:`_Owners`)."""
     from . import embed as E
 
-    cache = E.default_cache(cache_dir)
-    if cache is None:
-        return 0
-    try:
+    with E.opened_cache(cache_dir) as cache:
+        if cache is None:
+            return 0
         E.embed_texts(texts, _embedder(embedder), cache=cache)
-    finally:
-        cache.close()
     return len(texts)
 
 
@@ -200,12 +197,8 @@ def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: An
 
     emb = _embedder(embedder)
     texts = [model_text(t) for t in mentions[C.TEXT].tolist()]  # no @handles / URLs, as analyze
-    cache = E.default_cache(cache_dir)
-    try:
+    with E.opened_cache(cache_dir) as cache:
         vectors = E.embed_texts(texts, emb, cache=cache)
-    finally:
-        if cache is not None:
-            cache.close()
     scores = _scorer(scorer, emb.name).score(texts, embeddings=vectors,
                                              languages=mentions[C.LANGUAGE].tolist())
     ids, probs = model.assign(vectors, sentiment=scores[C.SENTIMENT_LABEL].tolist())
@@ -681,23 +674,15 @@ def run_streaming(
             scorer_obj = _scorer(scorer, emb.name)
             seed_index = None
             if code_frame is not None:  # the seeds, with the run's embedder; assign() applies them per chunk
-                cache = E.default_cache(config.cache_dir)
-                try:
+                with E.opened_cache(config.cache_dir) as cache:
                     seed_index = TX.embed_taxonomy(code_frame, emb, cache=cache)
-                finally:
-                    if cache is not None:
-                        cache.close()
                 if model is not None:
                     TX.attach(model, seed_index)
             if model is None:
                 texts, langs = reservoir.sample()
                 model_texts = [S.model_text(t) for t in texts]
-                cache = E.default_cache(config.cache_dir)
-                try:
+                with E.opened_cache(config.cache_dir) as cache:
                     vectors = E.embed_texts(model_texts, emb, cache=cache, progress=reporter is not None)
-                finally:
-                    if cache is not None:
-                        cache.close()
                 tokens, phrases = S.keyword_tokens_and_phrases(model_texts, langs)
                 # sentiment of the sample: for a polarity split, and for phrase labels
                 # (a complaint theme is labelled from its negative mentions), as in analyze

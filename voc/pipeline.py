@@ -775,8 +775,6 @@ def run_incremental(
         new = new.copy()
         new.attrs = df.attrs
         model = store.load_model()
-        if model is not None and not hasattr(model, "embedder_name_"):
-            model.embedder_name_ = None
         analysis = analyze(new, config=config, model=model, progress=progress, discover=model is not None)
         events = lineage_events(analysis.run, analysis.themes, analysis.model, fitted=model is None)
         analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}

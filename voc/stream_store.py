@@ -99,8 +99,6 @@ def run_store_streaming(
     start = time.perf_counter()
     with store.writer_lock():  # no other writer between reading the model and committing
         model = store.load_model()
-        if model is not None and not hasattr(model, "embedder_name_"):
-            model.embedder_name_ = None
         store.path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".voc-run-", dir=store.path.parent) as tmp:
             out = Path(out_dir) if out_dir is not None else Path(tmp) / "out"
@@ -189,12 +187,8 @@ def _discover(out: Path, model: Any, config: Config, *, embedder: str, given: An
     rows = pd.concat(parts, ignore_index=True)
     texts, languages = rows[C.TEXT].tolist(), rows[C.LANGUAGE].tolist()
     model_texts = [S.model_text(t) for t in texts]
-    cache = E.default_cache(config.cache_dir)
-    try:
+    with E.opened_cache(config.cache_dir) as cache:
         vectors = E.embed_texts(model_texts, _embedder(given if given is not None else embedder), cache=cache)
-    finally:
-        if cache is not None:
-            cache.close()
     tokens, phrases = S.keyword_tokens_and_phrases(model_texts, languages)
     return list(model.extend(vectors, texts, tokens, languages=languages,
                              sentiment=rows[C.SENTIMENT_LABEL].tolist(),
