@@ -28,7 +28,6 @@ DEFAULT_PORT = 8050
 def _require_dash() -> None:
     try:
         import dash  # noqa: F401
-        import plotly  # noqa: F401
     except ImportError as e:
         raise ModelError(
             f"The dashboard needs the optional 'dashboard' extra ({e.name} is not installed). "

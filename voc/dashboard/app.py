@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import atexit
-import html as _html
 import io
 import logging
 import math
@@ -19,6 +18,7 @@ import pandas as pd
 from .. import columns as C
 from ..errors import VocError
 from ..store import Store
+from .charts import heat_color, heatmap_grid, svg_data_uri, trend_svg
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +27,7 @@ ANY = "__any__"
 KPI_LABELS = {"volume": "Records", "nps": "NPS", "csat": "CSAT", "ces": "CES"}
 TOP_PER_TOUCHPOINT = 3
 HEATMAP_ROWS = 15
+CHOOSE = "Choose a pain point."
 CSP = ("default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -42,14 +43,15 @@ class Snapshots:
     next check after the run has committed takes the new one.
     """
 
-    def __init__(self, store: Store, *, refresh: float = 5.0) -> None:
+    def __init__(self, store: Store, *, refresh: float = 5.0, warm: Any = None) -> None:
         self.source = store
         self.refresh = refresh
+        self.warm = warm
         self.folder = Path(tempfile.mkdtemp(prefix="voc-dashboard-"))
         atexit.register(shutil.rmtree, self.folder, True)
         self._lock = threading.Lock()
         self._stamp = self._file_stamp()
-        self.current = store.snapshot(self.folder)  # waits for a writer up to store.timeout
+        self.current = self._warmed(store.snapshot(self.folder))  # waits for a writer up to store.timeout
         self.taken_at = time.time()
         if refresh and refresh > 0:
             threading.Thread(target=self._loop, name="voc-dashboard-snapshots", daemon=True).start()
@@ -76,10 +78,20 @@ class Snapshots:
             new = self.source.snapshot(self.folder, timeout=0.5)
         except VocError:
             return False  # a writer holds the store: keep the last complete run
+        self._warmed(new)
         with self._lock:
             old, self.current, self._stamp, self.taken_at = self.current, new, stamp, time.time()
         threading.Timer(60.0, _retire, [old]).start()  # after in-flight reads ended
         return True
+
+    def _warmed(self, snap: Any) -> Any:
+        """Answer the first page's reads on a new snapshot before it serves (they are then remembered)."""
+        if self.warm is not None:
+            try:
+                self.warm(snap)
+            except Exception as e:  # a failed warm-up only costs speed
+                log.warning("snapshot warm-up failed: %s", e)
+        return snap
 
     def store(self) -> Store:
         with self._lock:
@@ -127,11 +139,6 @@ def fmt_share(v: Any) -> str:
     return "–" if v is None or pd.isna(v) else f"{100 * float(v):.0f}%"
 
 
-def plot_text(text: Any) -> str:
-    """Customer text for a Plotly label (Plotly reads a few HTML tags in labels: escape them)."""
-    return _html.escape(str(text), quote=False)
-
-
 def filters_from(weeks_idx: Any, week_list: list[str], touchpoint: str, channel: str, language: str,
                  sentiment: str) -> dict[str, Any]:
     """The Store filters of the filter widgets' values."""
@@ -144,6 +151,31 @@ def filters_from(weeks_idx: Any, week_list: list[str], touchpoint: str, channel:
         if value not in (None, ANY, ""):
             out[key] = value
     return out
+
+
+def first_page_reads(s: Store) -> None:
+    """The Store reads of the page as it first opens (every week, no filter), so a
+    snapshot can answer them before it serves: the page load then costs no query."""
+    opts = s.filter_options()
+    s.latest_run()
+    level = "topic" if len(s.topics()) else "theme"
+    s.themes()
+    weeks = opts["weeks"]
+    f = filters_from([0, max(len(weeks) - 1, 0)], weeks, ANY, ANY, ANY, ANY)
+    s.kpi_summary(**f)
+    s.alerts(**f)
+    s.heatmap(**f)
+    s.pain_table(level=level, top=TOP_PER_TOUCHPOINT, **f)
+    dtp = opts["touchpoints"][0] if opts["touchpoints"] else C.ALL_TOUCHPOINTS
+    pain_choices(s, level, f if dtp == C.ALL_TOUCHPOINTS else {**f, "touchpoint": dtp})
+
+
+def pain_choices(s: Store, level: str, f: dict[str, Any]) -> list[dict[str, Any]]:
+    """The drill-down's pain points: the top 10 of its touchpoint, as radio options."""
+    df = s.pain_table(level=level, top=10, **f)
+    key = C.THEME if level == "theme" else C.TOPIC
+    df = df[df[C.TOUCHPOINT] == f.get("touchpoint", C.ALL_TOUCHPOINTS)]
+    return [{"label": f"{r['rank']}. {r['label']}", "value": int(r[key])} for _, r in df.iterrows()]
 
 
 def csv_bytes(df: pd.DataFrame) -> str:
@@ -166,12 +198,11 @@ QUOTE_EXPORT = ["date", "touchpoint", "channel", "language", "sentiment", "senti
 def build_app(store: Any, *, refresh: float = 5.0) -> Any:
     import dash
     from dash import Input, Output, State, dcc, html
-    import plotly.graph_objects as go
 
     from scipy import stats  # noqa: F401  (imported now, not by the first page's callbacks)
 
     store = store if isinstance(store, Store) else Store(store)
-    snaps = Snapshots(store, refresh=refresh)
+    snaps = Snapshots(store, refresh=refresh, warm=first_page_reads)
     app = dash.Dash(__name__, assets_folder=str(ASSETS), serve_locally=True, title="voc dashboard",
                     update_title=None, suppress_callback_exceptions=True)
     app.snapshots = snaps  # for tests and the benchmark
@@ -200,6 +231,10 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
             i: w for i, w in enumerate(weeks) if i % max(1, len(weeks) // 8) == 0 or i == len(weeks) - 1}
         has_topics = len(s.topics()) > 0
         tps = [t for t in opts["touchpoints"] if t != C.ALL_TOUCHPOINTS]
+        dtp = opts["touchpoints"][0] if opts["touchpoints"] else C.ALL_TOUCHPOINTS
+        first = filters_from([0, max(len(weeks) - 1, 0)], weeks, ANY, ANY, ANY, ANY)
+        choices = pain_choices(s, "topic" if has_topics else "theme", first if dtp == C.ALL_TOUCHPOINTS
+                               else {**first, "touchpoint": dtp})
         return html.Div(className="page", children=[
             dcc.Store(id="week-list", data=weeks),
             html.Header([
@@ -232,15 +267,16 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
             html.Section(className="heatmap-section", children=[
                 html.H2("Touchpoint × theme"),
                 html.P("Colour: negative share of the mentions; number: records.", className="note"),
-                dcc.Graph(id="heatmap", config={"displaylogo": False, "displayModeBar": False}),
+                html.Div(id="heatmap"),
             ]),
             html.Section(id="drill", className="drill", children=[
                 html.H2("Drill-down"),
                 html.Div([html.Label("Touchpoint"), radio("d-touchpoint", opts["touchpoints"], any_label=None,
-                                                          value=opts["touchpoints"][0] if opts["touchpoints"] else "all")]),
-                html.Div([html.Label("Pain point"), dcc.RadioItems(id="d-pain", options=[], className="radio pains")]),
-                html.Div(id="d-detail"),
-                dcc.Graph(id="d-trend", config={"displaylogo": False, "displayModeBar": False}),
+                                                          value=dtp)]),
+                html.Div([html.Label("Pain point"), dcc.RadioItems(id="d-pain", options=choices,
+                                                                   className="radio pains")]),
+                html.Div(id="d-detail", children=[html.P(CHOOSE, className="empty")]),
+                html.Div(id="d-trend"),
                 html.Div([html.H3("Quotes (most negative first)"),
                           html.Button("Export CSV", id="export-quotes", className="export"),
                           dcc.Download(id="download-quotes")], className="section-head"),
@@ -253,7 +289,6 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
          Input("f-channel", "value"), Input("f-language", "value"), Input("f-sentiment", "value")]
     FS = [State(d.component_id, d.component_property) for d in F]  # the filters, not triggering
 
-    @app.callback(Output("kpis", "children"), *F)
     def kpis(w, wl, tp, ch, lang, sent):
         f = filters_from(w, wl, tp, ch, lang, sent)
         k = snaps.store().kpi_summary(**f)
@@ -278,7 +313,6 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
             ]))
         return [html.H2(f"Week {week_label(period)}", id="kpi-week"), html.Div(cards, className="cards")]
 
-    @app.callback(Output("alerts", "children"), *F)
     def alerts(w, wl, tp, ch, lang, sent):
         from ..trends import week_label
 
@@ -311,14 +345,13 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
                     html.Td(str(r.rank)), html.Td(label), html.Td(f"{r.records:,}", className="num"),
                     html.Td(fmt_share(r.negative_share), className="num"),
                     html.Td(fmt_impact(r.nps_impact, r.nps_impact_ci_low, r.nps_impact_ci_high), className="num"),
-                    html.Td([f"{r.nps_n}", html.Span(" unreliable", className="flag") if not r.reliable else ""],
-                            className="num"),
+                    html.Td([f"{r.nps_n}", html.Span(" unreliable", className="flag")] if not r.reliable
+                            else f"{r.nps_n}", className="num"),
                 ], className="pain"))
             out.append(html.Div([html.H3(tp), html.Table(rows, className="pains")],
                                 className="touchpoint", **{"data-touchpoint": str(tp)}))
         return out or [html.P("No pain points for these filters.", className="empty")]
 
-    @app.callback(Output("pain-points", "children"), *F, Input("f-level", "value"))
     def pains(w, wl, tp, ch, lang, sent, level):
         df = snaps.store().pain_table(level=level, top=TOP_PER_TOUCHPOINT, **filters_from(w, wl, tp, ch, lang, sent))
         return pain_rows(df, level)
@@ -330,39 +363,36 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
         return {"content": csv_bytes(df[[c for c in PAIN_EXPORT if c in df]]), "filename": "pain_points_view.csv",
                 "type": "text/csv"}
 
-    @app.callback(Output("heatmap", "figure"), *F)
     def heatmap(w, wl, tp, ch, lang, sent):
         h = snaps.store().heatmap(**filters_from(w, wl, tp, ch, lang, sent))
-        fig = go.Figure()
-        if not h.empty:
-            neg = h.assign(neg=h["records"] * h["negative_share"].fillna(0))
-            order = (neg.groupby([C.THEME, "label"], as_index=False)[["neg", "records"]].sum()
-                     .sort_values(["neg", "records", C.THEME], ascending=[False, False, True]).head(HEATMAP_ROWS))
-            h = h[h[C.THEME].isin(order[C.THEME])]
-            tps = sorted(h[C.TOUCHPOINT].astype(str).unique())
-            z = h.pivot(index=C.THEME, columns=C.TOUCHPOINT, values="negative_share").reindex(
-                index=order[C.THEME], columns=tps)
-            n = h.pivot(index=C.THEME, columns=C.TOUCHPOINT, values="records").reindex(
-                index=order[C.THEME], columns=tps)
-            ylab = [plot_text(f"{lab[:40]} ({t})") for t, lab in zip(order[C.THEME], order["label"])]
-            fig.add_trace(go.Heatmap(
-                z=z.to_numpy(), x=[plot_text(t) for t in tps], y=ylab, zmin=0, zmax=1, colorscale="Reds",
-                text=n.fillna(0).astype(int).astype(str).where(n.notna(), "").to_numpy(),
-                texttemplate="%{text}", hovertemplate="%{y} × %{x}<br>negative %{z:.0%}<extra></extra>",
-                colorbar={"title": {"text": "negative"}, "tickformat": ".0%"}))
-            fig.update_yaxes(autorange="reversed")
-        fig.update_layout(height=120 + 28 * max(1, len(h[C.THEME].unique()) if not h.empty else 1),
-                          margin={"l": 10, "r": 10, "t": 10, "b": 10}, font={"family": "Noto Sans, Noto Sans CJK JP, sans-serif"})
-        return fig
+        order, records, share = heatmap_grid(h, rows=HEATMAP_ROWS)
+        if order.empty:
+            return [html.P("No themes for these filters.", className="empty")]
+        tps = list(records.columns)
+        rows = [html.Tr([html.Th("theme")] + [html.Th(str(t), className="num") for t in tps])]
+        for t, label in zip(order[C.THEME], order["label"]):
+            cells = [html.Td(f"{label} ({t})", className="label")]
+            for tp_ in tps:
+                n, sh = records.at[t, tp_], share.at[t, tp_]
+                cells.append(html.Td(
+                    "" if pd.isna(n) else f"{int(n):,}", className="num cell",
+                    title=f"{label} × {tp_}: {'no records' if pd.isna(n) else f'{int(n):,} records'}, "
+                          f"{fmt_share(sh)} negative",
+                    style={"backgroundColor": heat_color(sh), "color": "#fff" if not pd.isna(sh) and sh > 0.6 else "#222"}))
+            rows.append(html.Tr(cells, **{"data-theme": str(t)}))
+        return [html.Table(rows, className="heatmap")]
+
+    @app.callback(Output("kpis", "children"), Output("alerts", "children"), Output("pain-points", "children"),
+                  Output("heatmap", "children"), *F, Input("f-level", "value"))
+    def overview(w, wl, tp, ch, lang, sent, level):
+        """The overview in one response: the page renders it in one pass, not four."""
+        return (kpis(w, wl, tp, ch, lang, sent), alerts(w, wl, tp, ch, lang, sent),
+                pains(w, wl, tp, ch, lang, sent, level), heatmap(w, wl, tp, ch, lang, sent))
 
     @app.callback(Output("d-pain", "options"), Output("d-pain", "value"), Input("d-touchpoint", "value"), *F,
-                  Input("f-level", "value"), State("d-pain", "value"))
+                  Input("f-level", "value"), State("d-pain", "value"), prevent_initial_call=True)
     def pain_options(dtp, w, wl, tp, ch, lang, sent, level, current):
-        f = drill_filters(dtp, w, wl, tp, ch, lang, sent)
-        df = snaps.store().pain_table(level=level, top=10, **f)
-        key = C.THEME if level == "theme" else C.TOPIC
-        df = df[df[C.TOUCHPOINT] == f.get("touchpoint", C.ALL_TOUCHPOINTS)]
-        opts = [{"label": f"{r['rank']}. {r['label']}", "value": int(r[key])} for _, r in df.iterrows()]
+        opts = pain_choices(snaps.store(), level, drill_filters(dtp, w, wl, tp, ch, lang, sent))
         values = [o["value"] for o in opts]
         return opts, (current if current in values else None)
 
@@ -372,13 +402,12 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
             f["touchpoint"] = dtp
         return f
 
-    @app.callback(Output("d-detail", "children"), Output("d-trend", "figure"), Output("quotes", "children"),
-                  Input("d-pain", "value"), State("d-touchpoint", "value"), *F, State("f-level", "value"))
+    @app.callback(Output("d-detail", "children"), Output("d-trend", "children"), Output("quotes", "children"),
+                  Input("d-pain", "value"), State("d-touchpoint", "value"), *F, State("f-level", "value"),
+                  prevent_initial_call=True)
     def detail(item, dtp, w, wl, tp, ch, lang, sent, level):
-        fig = go.Figure()
-        fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 30, "b": 10})
         if item is None:
-            return [html.P("Choose a pain point.", className="empty")], fig, []
+            return [html.P(CHOOSE, className="empty")], [], []
         s = snaps.store()
         f = drill_filters(dtp, w, wl, tp, ch, lang, sent)
         kw = {"theme": int(item)} if level == "theme" else {"topic": int(item)}
@@ -393,20 +422,8 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
                   html.P([html.Strong("Keywords: "), html.Span(keywords, id="d-keywords")])]
         if level == "theme" and len(row) and "topic_label" in row and pd.notna(row["topic_label"].iloc[0]):
             detail.append(html.P([html.Strong("Topic: "), str(row["topic_label"].iloc[0])]))
-        x = [p.strftime("%G-W%V") for p in tr["period"]]
-        fig.add_trace(go.Bar(x=x, y=tr["records"], name="records", marker_color="#9db4d3"))
-        fig.add_trace(go.Scatter(x=x, y=tr["negative_share"], name="negative share", yaxis="y2",
-                                 mode="lines+markers", line={"color": "#c0392b"}))
-        fig.add_trace(go.Scatter(
-            x=x, y=tr["nps_impact"], name="NPS impact", yaxis="y3", mode="lines+markers", line={"color": "#333"},
-            error_y={"type": "data", "symmetric": False, "array": tr["nps_impact_ci_high"] - tr["nps_impact"],
-                     "arrayminus": tr["nps_impact"] - tr["nps_impact_ci_low"]}))
-        fig.update_layout(
-            xaxis={"domain": [0, 0.86]}, yaxis={"title": {"text": "records"}},
-            yaxis2={"overlaying": "y", "side": "right", "tickformat": ".0%", "range": [0, 1], "showgrid": False},
-            yaxis3={"overlaying": "y", "side": "right", "anchor": "free", "position": 0.95, "showgrid": False,
-                    "title": {"text": "NPS impact"}},
-            legend={"orientation": "h", "y": 1.15})
+        trend = [html.Img(src=svg_data_uri(trend_svg(tr)), className="trend",
+                          alt=f"Weekly records, negative share and NPS impact of {label}")]
         head = html.Tr([html.Th(h) for h in ("date", "channel", "score", "sentiment", "quote")])
         rows = [head]
         for r in q.itertuples():
@@ -420,7 +437,7 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
             ], className="quote"))
         quotes = [html.Table(rows, className="quotes")] if len(q) else [html.P("No quotes for these filters.",
                                                                                 className="empty")]
-        return detail, fig, quotes
+        return detail, trend, quotes
 
     @app.callback(Output("download-quotes", "data"), Input("export-quotes", "n_clicks"), State("d-pain", "value"),
                   State("d-touchpoint", "value"), *FS, State("f-level", "value"), prevent_initial_call=True)

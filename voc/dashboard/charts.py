@@ -1,0 +1,139 @@
+"""The dashboard's two charts, drawn on the server without a JavaScript chart library.
+
+The heatmap is an HTML table (exact numbers, readable, copyable) whose cell
+colour is the negative share; the drill-down trend is a small SVG image
+(volume bars and negative share above, the NPS impact with its interval
+below). Both are plain functions of the Store's frames, so they are tested
+without a browser, and the page loads no multi-megabyte plotting bundle.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from typing import Any
+from xml.sax.saxutils import escape
+
+import pandas as pd
+
+from .. import columns as C
+
+RED = (192, 57, 43)
+BAR = "#9db4d3"
+
+
+def heat_color(share: Any) -> str:
+    """Background colour of a heatmap cell: white (0% negative) to red (100%); grey when unknown."""
+    if share is None or pd.isna(share):
+        return "#f3f3f3"
+    a = min(max(float(share), 0.0), 1.0)
+    r, g, b = (round(255 + (c - 255) * a) for c in RED)
+    return f"rgb({r},{g},{b})"
+
+
+def heatmap_grid(h: pd.DataFrame, *, rows: int = 15) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The ``rows`` themes with the most negative mentions (then records) as rows, touchpoints as columns.
+
+    ``h`` is :meth:`voc.Store.heatmap`. Returns ``(order, records, share)``:
+    ``order`` has theme and label of the rows, top first; ``records`` and
+    ``share`` are theme x touchpoint frames in that order (NaN where absent).
+    """
+    if h.empty:
+        empty = pd.DataFrame()
+        return pd.DataFrame(columns=[C.THEME, "label"]), empty, empty
+    neg = h.assign(neg=h["records"] * h["negative_share"].fillna(0))
+    order = (neg.groupby([C.THEME, "label"], as_index=False)[["neg", "records"]].sum()
+             .sort_values(["neg", "records", C.THEME], ascending=[False, False, True]).head(rows))
+    h = h[h[C.THEME].isin(order[C.THEME])]
+    tps = sorted(h[C.TOUCHPOINT].astype(str).unique())
+    piv = lambda v: h.pivot(index=C.THEME, columns=C.TOUCHPOINT, values=v).reindex(  # noqa: E731
+        index=order[C.THEME], columns=tps)
+    return order[[C.THEME, "label"]].reset_index(drop=True), piv("records"), piv("negative_share")
+
+
+def _nice_max(v: float) -> float:
+    if not v or v <= 0 or math.isnan(v):
+        return 1.0
+    e = 10 ** math.floor(math.log10(v))
+    return next(m * e for m in (1, 2, 2.5, 5, 10) if m * e >= v)
+
+
+def trend_svg(tr: pd.DataFrame, *, width: int = 860, height: int = 300) -> str:
+    """SVG text of a pain point's weekly trend (:meth:`voc.Store.pain_trend`).
+
+    Top panel: records per week (bars, left axis) and negative share (red
+    line, right axis 0-100%). Bottom panel: complaint NPS impact per week
+    (black points, grey whiskers = interval, dashed line at 0). Weeks
+    without respondents have no impact point. Every text is XML-escaped.
+    """
+    left, right, top, gap, bottom = 52, 48, 22, 26, 34
+    plot_w = width - left - right
+    h1 = (height - top - gap - bottom) * 0.58
+    h2 = height - top - gap - bottom - h1
+    y2_top = top + h1 + gap
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+           '<rect width="100%" height="100%" fill="#fff"/>']
+    n = len(tr)
+    if n == 0:
+        out.append(f'<text x="{width / 2}" y="{height / 2}" text-anchor="middle" fill="#666">No weeks</text></svg>')
+        return "".join(out)
+    step = plot_w / n
+    xs = [left + step * (i + 0.5) for i in range(n)]
+    rec = tr["records"].astype(float).to_numpy()
+    rmax = _nice_max(float(rec.max()))
+    y_rec = lambda v: top + h1 * (1 - v / rmax)  # noqa: E731
+    y_sh = lambda v: top + h1 * (1 - v)  # noqa: E731
+    # axes and legend
+    out.append(f'<text x="{left}" y="13" fill="#333">'
+               f'<tspan fill="{BAR}">■</tspan> records   <tspan fill="rgb{RED}">●</tspan> negative share   '
+               '● NPS impact (complaint records) with interval</text>')
+    for v in (0, rmax / 2, rmax):
+        y = y_rec(v)
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+                   f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{v:,.0f}</text>'
+                   f'<text x="{left + plot_w + 4}" y="{y + 4:.1f}" fill="rgb{RED}">{100 * v / rmax:.0f}%</text>')
+    bw = max(step * 0.7, 1)
+    for x, v in zip(xs, rec):
+        y = y_rec(v)
+        out.append(f'<rect x="{x - bw / 2:.1f}" y="{y:.1f}" width="{bw:.1f}" height="{top + h1 - y:.1f}" '
+                   f'fill="{BAR}"/>')
+    share = tr["negative_share"].astype(float).to_numpy()
+    pts = [(x, y_sh(s)) for x, s in zip(xs, share) if not math.isnan(s)]
+    if pts:
+        out.append('<polyline fill="none" stroke="rgb{}" stroke-width="1.5" points="{}"/>'.format(
+            RED, " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)))
+        out.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.2" fill="rgb{RED}"/>' for x, y in pts)
+    # impact panel
+    imp = tr[["nps_impact", "nps_impact_ci_low", "nps_impact_ci_high"]].astype(float)
+    finite = imp.to_numpy()[~pd.isna(imp.to_numpy())]
+    lim = _nice_max(float(max(abs(finite).max(), 1.0))) if finite.size else 10.0
+    y_imp = lambda v: y2_top + h2 * (0.5 - v / (2 * lim))  # noqa: E731
+    for v in (-lim, 0, lim):
+        y = y_imp(v)
+        dash = ' stroke-dasharray="4 3" stroke="#999"' if v == 0 else ' stroke="#eee"'
+        out.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.1f}" y2="{y:.1f}"{dash}/>'
+                   f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end" fill="#555">{v:+.0f}</text>')
+    out.append(f'<text x="{left + plot_w + 4}" y="{y2_top + h2 / 2 + 4:.1f}" fill="#333">NPS</text>')
+    for x, (v, lo, hi) in zip(xs, imp.itertuples(index=False)):
+        if math.isnan(v):
+            continue
+        if not (math.isnan(lo) or math.isnan(hi)):
+            lo_c, hi_c = max(lo, -lim), min(hi, lim)
+            out.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{y_imp(lo_c):.1f}" y2="{y_imp(hi_c):.1f}" '
+                       'stroke="#aaa" stroke-width="2"/>')
+        out.append(f'<circle cx="{x:.1f}" cy="{y_imp(min(max(v, -lim), lim)):.1f}" r="2.6" fill="#222"/>')
+    # week labels: at most ~10
+    every = max(1, math.ceil(n / 10))
+    for i, p in enumerate(tr["period"]):
+        if i % every == 0 or i == n - 1:
+            label = pd.Timestamp(p).strftime("%G-W%V") if pd.notna(p) else ""
+            out.append(f'<text x="{xs[i]:.1f}" y="{height - 12}" text-anchor="middle" fill="#555">'
+                       f'{escape(label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def svg_data_uri(svg: str) -> str:
+    """An ``<img src>`` for SVG text (the page's Content-Security-Policy allows ``data:`` images only)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
