@@ -130,12 +130,15 @@ def page_times(path: Path, loads: int) -> dict:
             out[f"page load, median of {loads} (wall)"] = statistics.median(times)
             out["page load, first (in page)"] = drawn[0]
             out[f"page load, median of {loads} (in page)"] = statistics.median(drawn)
-            before = page.inner_text("#kpi-volume .n")
-            t = time.perf_counter()
-            page.locator("#f-touchpoint label", has_text="app").first.click()
-            expect(page.locator("#kpi-volume .n")).not_to_have_text(before, timeout=60_000)
-            page.wait_for_selector("#pain-points table")
-            out["filter click (touchpoint=app) -> KPIs"] = time.perf_counter() - t
+            for name, widget, value in (("touchpoint=app", "#f-touchpoint", "app"),
+                                        ("+ sentiment=negative", "#f-sentiment", "negative"),
+                                        ("+ language=ja", "#f-language", "ja")):
+                before = page.inner_text("#kpi-volume .n")
+                t = time.perf_counter()
+                page.locator(f"{widget} label", has_text=value).first.click()
+                expect(page.locator("#kpi-volume .n")).not_to_have_text(before, timeout=60_000)
+                page.wait_for_selector("#pain-points table")
+                out[f"filter click ({name}) -> KPIs"] = time.perf_counter() - t
             t = time.perf_counter()
             page.locator("#d-pain label").first.click()
             page.wait_for_selector("#quotes tr.quote")

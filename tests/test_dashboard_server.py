@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from voc.dashboard.app import ANY, Snapshots, filters_from, first_page_reads, pain_choices
+from voc.dashboard.app import ANY, Snapshots, filters_from, first_page_reads, pain_choices, top_pains
 from voc.dashboard.charts import heat_color, heatmap_grid, svg_data_uri, trend_svg
 
 from .dashboard_fixtures import build_dashboard_store
@@ -101,7 +101,7 @@ def test_a_new_snapshot_answers_the_first_page_before_it_serves(tmp_path):
     f = filters_from([0, len(weeks) - 1], weeks, ANY, ANY, ANY, ANY)
     before = len(snap._cache)
     snap.kpi_summary(**f), snap.alerts(**f), snap.heatmap(**f)
-    snap.pain_table(level="topic", top=3, **f)
+    top_pains(snap, "topic", f, 3)
     dtp = snap.filter_options()["touchpoints"][0]  # the drill-down's first touchpoint (no "all" here)
     assert dtp != "all"
     pain_choices(snap, "topic", {**f, "touchpoint": dtp})
@@ -118,3 +118,32 @@ def test_a_failing_warm_up_only_costs_speed(tmp_path):
 
     snaps = Snapshots(store, refresh=0, warm=broken)
     assert len(snaps.store().kpi_summary()) > 0
+
+
+def test_the_same_read_asked_twice_at_once_is_computed_once(tmp_path, monkeypatch):
+    import threading
+    import time
+
+    from voc.store import Store
+
+    store = build_dashboard_store(tmp_path / "voc.duckdb")
+    snap = store.snapshot(tmp_path / "snaps")
+    calls, real = [], Store.heatmap
+
+    def slow(self, **kw):
+        calls.append(kw)
+        time.sleep(0.3)
+        return real(self, **kw)
+
+    monkeypatch.setattr(Store, "heatmap", slow)
+    out = []
+    threads = [threading.Thread(target=lambda: out.append(snap.heatmap(touchpoint="app"))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(out) == 3
+    for df in out[1:]:
+        pd.testing.assert_frame_equal(df, out[0])
+    snap.heatmap(touchpoint="checkout")  # another key is its own read
+    assert len(calls) == 2

@@ -37,20 +37,27 @@ def _key(value: Any) -> Any:
 
 
 def _cached(name: str):
-    method = getattr(Store, name)
-
-    @functools.wraps(method)
+    @functools.wraps(getattr(Store, name))
     def wrapper(self: "SnapshotStore", *args: Any, **kwargs: Any) -> Any:
         key = (name, _key(args), _key(kwargs))
         with self._cache_lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return copy.deepcopy(self._cache[key])
-        value = method(self, *args, **kwargs)
-        with self._cache_lock:
-            self._cache[key] = value
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            busy = self._busy.setdefault(key, threading.Lock())
+        with busy:  # the same read asked twice at once (two callbacks of one click) is computed once
+            with self._cache_lock:
+                if key in self._cache:
+                    return copy.deepcopy(self._cache[key])
+            try:
+                value = getattr(Store, name)(self, *args, **kwargs)
+            finally:
+                with self._cache_lock:
+                    self._busy.pop(key, None)
+            with self._cache_lock:
+                self._cache[key] = value
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
         return copy.deepcopy(value)
 
     return wrapper
@@ -66,6 +73,7 @@ class SnapshotStore(Store):
         self._con_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._busy: dict = {}
 
     def __repr__(self) -> str:
         return f"SnapshotStore({str(self.path)!r})"

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ KPI_LABELS = {"volume": "Records", "nps": "NPS", "csat": "CSAT", "ces": "CES"}
 TOP_PER_TOUCHPOINT = 3
 HEATMAP_ROWS = 15
 CHOOSE = "Choose a pain point."
+POOL = ThreadPoolExecutor(4, thread_name_prefix="voc-dashboard-reads")
 CSP = ("default-src 'none'; script-src 'self' {hashes}; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
@@ -165,14 +167,21 @@ def first_page_reads(s: Store) -> None:
     s.kpi_summary(**f)
     s.alerts(**f)
     s.heatmap(**f)
-    s.pain_table(level=level, top=TOP_PER_TOUCHPOINT, **f)
+    top_pains(s, level, f, TOP_PER_TOUCHPOINT)
     dtp = opts["touchpoints"][0] if opts["touchpoints"] else C.ALL_TOUCHPOINTS
     pain_choices(s, level, f if dtp == C.ALL_TOUCHPOINTS else {**f, "touchpoint": dtp})
 
 
+def top_pains(s: Store, level: str, f: dict[str, Any], top: int) -> pd.DataFrame:
+    """The first ``top`` pain points of each touchpoint. One Store read per filter set
+    (not one per ``top``), so the overview and the drill-down share a remembered answer."""
+    df = s.pain_table(level=level, **f)
+    return df[df["rank"] <= top].reset_index(drop=True)
+
+
 def pain_choices(s: Store, level: str, f: dict[str, Any]) -> list[dict[str, Any]]:
     """The drill-down's pain points: the top 10 of its touchpoint, as radio options."""
-    df = s.pain_table(level=level, top=10, **f)
+    df = top_pains(s, level, f, 10)
     key = C.THEME if level == "theme" else C.TOPIC
     df = df[df[C.TOUCHPOINT] == f.get("touchpoint", C.ALL_TOUCHPOINTS)]
     return [{"label": f"{r['rank']}. {r['label']}", "value": int(r[key])} for _, r in df.iterrows()]
@@ -353,13 +362,13 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
         return out or [html.P("No pain points for these filters.", className="empty")]
 
     def pains(w, wl, tp, ch, lang, sent, level):
-        df = snaps.store().pain_table(level=level, top=TOP_PER_TOUCHPOINT, **filters_from(w, wl, tp, ch, lang, sent))
+        df = top_pains(snaps.store(), level, filters_from(w, wl, tp, ch, lang, sent), TOP_PER_TOUCHPOINT)
         return pain_rows(df, level)
 
     @app.callback(Output("download-pains", "data"), Input("export-pains", "n_clicks"), *FS,
                   State("f-level", "value"), prevent_initial_call=True)
     def export_pains(_n, w, wl, tp, ch, lang, sent, level):
-        df = snaps.store().pain_table(level=level, top=TOP_PER_TOUCHPOINT, **filters_from(w, wl, tp, ch, lang, sent))
+        df = top_pains(snaps.store(), level, filters_from(w, wl, tp, ch, lang, sent), TOP_PER_TOUCHPOINT)
         return {"content": csv_bytes(df[[c for c in PAIN_EXPORT if c in df]]), "filename": "pain_points_view.csv",
                 "type": "text/csv"}
 
@@ -385,9 +394,11 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
     @app.callback(Output("kpis", "children"), Output("alerts", "children"), Output("pain-points", "children"),
                   Output("heatmap", "children"), *F, Input("f-level", "value"))
     def overview(w, wl, tp, ch, lang, sent, level):
-        """The overview in one response: the page renders it in one pass, not four."""
-        return (kpis(w, wl, tp, ch, lang, sent), alerts(w, wl, tp, ch, lang, sent),
-                pains(w, wl, tp, ch, lang, sent, level), heatmap(w, wl, tp, ch, lang, sent))
+        """The overview in one response (the page renders it in one pass, not four); its
+        four reads run side by side (DuckDB releases the GIL while it computes)."""
+        args = (w, wl, tp, ch, lang, sent)
+        jobs = [(kpis, args), (alerts, args), (pains, (*args, level)), (heatmap, args)]
+        return tuple(f.result() for f in [POOL.submit(fn, *a) for fn, a in jobs])
 
     @app.callback(Output("d-pain", "options"), Output("d-pain", "value"), Input("d-touchpoint", "value"), *F,
                   Input("f-level", "value"), State("d-pain", "value"), prevent_initial_call=True)
