@@ -83,7 +83,7 @@ def store_calls(store: Store) -> dict:
 DRAWN_JS = """
 window.__drawn = {};
 new MutationObserver(() => {
-  for (const s of ['#kpi-nps .value', '#pain-points table', '#heatmap table.heatmap'])
+  for (const s of ['#kpi-nps .value', '#pain-points table', '#heatmap img.heatmap'])
     if (!(s in window.__drawn) && document.querySelector(s)) window.__drawn[s] = performance.now();
 }).observe(document, {subtree: true, childList: true});
 """
@@ -123,7 +123,7 @@ def page_times(path: Path, loads: int) -> dict:
                 page.goto(url)
                 page.wait_for_selector("#kpi-nps .value")
                 page.wait_for_selector("#pain-points table")
-                page.wait_for_selector("#heatmap table.heatmap")
+                page.wait_for_selector("#heatmap img.heatmap")
                 times.append(time.perf_counter() - t)
                 drawn.append(page.evaluate("Math.max(...Object.values(window.__drawn)) / 1000"))
             out["page load, first (wall)"] = times[0]
@@ -132,7 +132,7 @@ def page_times(path: Path, loads: int) -> dict:
             out[f"page load, median of {loads} (in page)"] = statistics.median(drawn)
             for name, widget, value in (("touchpoint=app", "#f-touchpoint", "app"),
                                         ("+ sentiment=negative", "#f-sentiment", "negative"),
-                                        ("+ language=ja", "#f-language", "ja")):
+                                        ("touchpoint=any", "#f-touchpoint", "any")):
                 before = page.inner_text("#kpi-volume .n")
                 t = time.perf_counter()
                 page.locator(f"{widget} label", has_text=value).first.click()

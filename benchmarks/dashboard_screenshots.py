@@ -43,7 +43,7 @@ def main() -> None:
                                          args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
             page.goto(url)
-            page.wait_for_selector("#heatmap table.heatmap")
+            page.wait_for_selector("#heatmap img.heatmap")
             args.out.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(args.out / "dashboard-overview.png"), full_page=True)
             page.locator("#d-touchpoint label", has_text=args.touchpoint).first.click()

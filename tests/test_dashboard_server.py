@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from voc.dashboard.app import ANY, Snapshots, filters_from, first_page_reads, pain_choices, top_pains
-from voc.dashboard.charts import heat_color, heatmap_grid, svg_data_uri, trend_svg
+from voc.dashboard.charts import heat_color, heatmap_grid, heatmap_svg, svg_data_uri, trend_svg
 
 from .dashboard_fixtures import build_dashboard_store
 
@@ -40,6 +40,21 @@ def test_heatmap_grid_orders_themes_by_negative_mentions_and_keeps_gaps():
     assert list(records.columns) == ["app", "delivery"]  # store only has login, which is cut
     assert records.loc[1, "app"] == 10 and records.loc[1, "delivery"] == 5
     assert math.isnan(records.loc[3, "app"]) and share.loc[3, "delivery"] == 0.8
+
+
+def test_heatmap_svg_draws_every_cell_with_its_colour_and_number_and_escapes_labels():
+    h = _heat()
+    h.loc[h["theme"] == 3, "label"] = "late <script>alert(1)</script> & slow"
+    order, records, share = heatmap_grid(h)
+    root = ET.fromstring(heatmap_svg(order, records, share))
+    ns = "{http://www.w3.org/2000/svg}"
+    cells = [r for r in root.iter(f"{ns}rect") if r.get("width") != "100%"]
+    assert len(cells) == records.size  # 3 themes x 3 touchpoints, gaps drawn grey
+    assert {c.get("fill") for c in cells} >= {heat_color(0.8), heat_color(np.nan)}
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert "late <script>alert(1)</script> & slow (3)" in texts  # parsed back: it was escaped
+    assert "30" in texts and "40" in texts and texts.count("2") == 1
+    assert [t for t in texts if t in ("app", "delivery", "store")] == ["app", "delivery", "store"]
 
 
 def test_heatmap_grid_of_nothing_is_empty():

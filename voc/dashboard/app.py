@@ -19,7 +19,7 @@ import pandas as pd
 from .. import columns as C
 from ..errors import VocError
 from ..store import Store
-from .charts import heat_color, heatmap_grid, svg_data_uri, trend_svg
+from .charts import heatmap_grid, heatmap_svg, svg_data_uri, trend_svg
 
 log = logging.getLogger(__name__)
 
@@ -377,19 +377,8 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
         order, records, share = heatmap_grid(h, rows=HEATMAP_ROWS)
         if order.empty:
             return [html.P("No themes for these filters.", className="empty")]
-        tps = list(records.columns)
-        rows = [html.Tr([html.Th("theme")] + [html.Th(str(t), className="num") for t in tps])]
-        for t, label in zip(order[C.THEME], order["label"]):
-            cells = [html.Td(f"{label} ({t})", className="label")]
-            for tp_ in tps:
-                n, sh = records.at[t, tp_], share.at[t, tp_]
-                cells.append(html.Td(
-                    "" if pd.isna(n) else f"{int(n):,}", className="num cell",
-                    title=f"{label} × {tp_}: {'no records' if pd.isna(n) else f'{int(n):,} records'}, "
-                          f"{fmt_share(sh)} negative",
-                    style={"backgroundColor": heat_color(sh), "color": "#fff" if not pd.isna(sh) and sh > 0.6 else "#222"}))
-            rows.append(html.Tr(cells, **{"data-theme": str(t)}))
-        return [html.Table(rows, className="heatmap")]
+        return [html.Img(src=svg_data_uri(heatmap_svg(order, records, share)), className="heatmap",
+                         alt="Touchpoint by theme: negative share (colour) and records (number)")]
 
     @app.callback(Output("kpis", "children"), Output("alerts", "children"), Output("pain-points", "children"),
                   Output("heatmap", "children"), *F, Input("f-level", "value"))

@@ -1,10 +1,11 @@
 """The dashboard's two charts, drawn on the server without a JavaScript chart library.
 
-The heatmap is an HTML table (exact numbers, readable, copyable) whose cell
-colour is the negative share; the drill-down trend is a small SVG image
-(volume bars and negative share above, the NPS impact with its interval
-below). Both are plain functions of the Store's frames, so they are tested
-without a browser, and the page loads no multi-megabyte plotting bundle.
+The heatmap (cell colour = negative share, number = records) and the
+drill-down trend (volume bars and negative share above, the NPS impact with
+its interval below) are small SVG images: one element each for the browser
+to draw, where a table of cells or a plotting library costs hundreds of
+components or a multi-megabyte bundle on every filter click. Both are plain
+functions of the Store's frames, so they are tested without a browser.
 """
 
 from __future__ import annotations
@@ -49,6 +50,44 @@ def heatmap_grid(h: pd.DataFrame, *, rows: int = 15) -> tuple[pd.DataFrame, pd.D
     piv = lambda v: h.pivot(index=C.THEME, columns=C.TOUCHPOINT, values=v).reindex(  # noqa: E731
         index=order[C.THEME], columns=tps)
     return order[[C.THEME, "label"]].reset_index(drop=True), piv("records"), piv("negative_share")
+
+
+def heatmap_svg(order: pd.DataFrame, records: pd.DataFrame, share: pd.DataFrame, *, label_chars: int = 42) -> str:
+    """SVG text of the heatmap grid (:func:`heatmap_grid`): one row per theme (label and id),
+    one column per touchpoint, cell colour = negative share, cell number = records.
+
+    One image instead of a table of a few hundred cells keeps every filter click
+    cheap to draw in the browser. Labels are XML-escaped (and an SVG in an
+    ``<img>`` never runs script).
+    """
+    tps = [str(t) for t in records.columns]
+    row_h, col_w, head, pad = 24, 74, 26, 8
+    label_w = 7 * label_chars
+    width = pad + label_w + col_w * max(len(tps), 1) + pad
+    height = head + row_h * len(order) + pad
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="Noto Sans, Noto Sans CJK JP, sans-serif" font-size="12">',
+           '<rect width="100%" height="100%" fill="#fff"/>']
+    x0 = pad + label_w
+    for j, tp in enumerate(tps):
+        out.append(f'<text x="{x0 + col_w * (j + 0.5):.1f}" y="{head - 9}" text-anchor="middle" '
+                   f'font-weight="600">{escape(tp[:12])}</text>')
+    for i, (t, label) in enumerate(zip(order[C.THEME], order["label"])):
+        y = head + row_h * i
+        text = f"{label}"
+        text = text if len(text) <= label_chars else text[: label_chars - 1] + "…"
+        out.append(f'<text x="{pad}" y="{y + row_h * 0.68:.1f}">{escape(text)} ({int(t)})</text>')
+        for j, tp in enumerate(records.columns):
+            n, sh = records.at[t, tp], share.at[t, tp]
+            x = x0 + col_w * j
+            out.append(f'<rect x="{x + 1}" y="{y + 1}" width="{col_w - 2}" height="{row_h - 2}" '
+                       f'fill="{heat_color(sh)}"/>')
+            if not pd.isna(n):
+                fill = "#fff" if not pd.isna(sh) and sh > 0.6 else "#222"
+                out.append(f'<text x="{x + col_w / 2:.1f}" y="{y + row_h * 0.68:.1f}" text-anchor="middle" '
+                           f'fill="{fill}">{int(n):,}</text>')
+    out.append("</svg>")
+    return "".join(out)
 
 
 def _nice_max(v: float) -> float:
