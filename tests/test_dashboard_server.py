@@ -1,5 +1,5 @@
-"""The dashboard's server side without a browser or Dash: the charts (voc.dashboard.charts) and the
-snapshot warm-up that answers the first page before it serves."""
+"""The dashboard's server side without a browser: the charts (voc.dashboard.charts) and the
+snapshot warm-up that answers the first page before it serves, and the page layout."""
 
 import math
 import xml.etree.ElementTree as ET
@@ -162,3 +162,35 @@ def test_the_same_read_asked_twice_at_once_is_computed_once(tmp_path, monkeypatc
         pd.testing.assert_frame_equal(df, out[0])
     snap.heatmap(touchpoint="checkout")  # another key is its own read
     assert len(calls) == 2
+
+
+def _find(component, cid):
+    """The component with id `cid` inside a Dash layout tree."""
+    if getattr(component, "id", None) == cid:
+        return component
+    kids = getattr(component, "children", None)
+    for k in kids if isinstance(kids, (list, tuple)) else [kids] if kids is not None else []:
+        hit = _find(k, cid) if hasattr(k, "to_plotly_json") else None
+        if hit is not None:
+            return hit
+    return None
+
+
+def test_the_page_layout_carries_the_first_overview_and_preloads_the_slider(tmp_path):
+    pytest.importorskip("dash")
+    from voc.dashboard.app import build_app
+
+    store = build_dashboard_store(tmp_path / "voc.duckdb")
+    app = build_app(store, refresh=0)
+    page = app.layout()
+    for cid in ("kpis", "alerts", "pain-points", "heatmap"):
+        assert _find(page, cid).children, cid  # drawn by the layout, no callback needed
+    from voc.dashboard.app import fmt_value
+
+    weeks = store.filter_options()["weeks"]
+    k = store.kpi_summary(**filters_from([0, len(weeks) - 1], weeks, ANY, ANY, ANY, ANY))
+    for r in k.itertuples():  # each card shows the store's value for every week, no filter
+        card = _find(page, f"kpi-{r.metric}")
+        assert fmt_value(r.metric, r.value) in [c.children for c in card.children]
+    html = app.index()
+    assert 'rel="preload"' in html and "async-slider.js" in html

@@ -111,6 +111,9 @@ def _retire(old: Any) -> None:
 
 
 # ----------------------------------------------------------------- formatting
+SLIDER_PRELOAD = '<link rel="preload" as="script" href="{prefix}_dash-component-suites/dash/dcc/async-slider.js">'
+
+
 def fmt_value(metric: str, v: Any) -> str:
     """A KPI or impact as the page shows it (NPS/CSAT 1 decimal, CES 2, records 0)."""
     if v is None or (isinstance(v, float) and math.isnan(v)) or pd.isna(v):
@@ -215,6 +218,10 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
     app = dash.Dash(__name__, assets_folder=str(ASSETS), serve_locally=True, title="voc dashboard",
                     update_title=None, suppress_callback_exceptions=True)
     app.snapshots = snaps  # for tests and the benchmark
+    # The week slider is one of dcc's lazily loaded chunks: without this hint the browser asks
+    # for it only after the layout has arrived, and the page waits one more round trip.
+    app.index_string = app.index_string.replace("{%metas%}", "{%metas%}" + SLIDER_PRELOAD.format(
+        prefix=app.config.requests_pathname_prefix))
 
     hashes = " ".join(app.csp_hashes())  # already quoted: 'sha256-...'
 
@@ -242,8 +249,9 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
         tps = [t for t in opts["touchpoints"] if t != C.ALL_TOUCHPOINTS]
         dtp = opts["touchpoints"][0] if opts["touchpoints"] else C.ALL_TOUCHPOINTS
         first = filters_from([0, max(len(weeks) - 1, 0)], weeks, ANY, ANY, ANY, ANY)
-        choices = pain_choices(s, "topic" if has_topics else "theme", first if dtp == C.ALL_TOUCHPOINTS
-                               else {**first, "touchpoint": dtp})
+        level = "topic" if has_topics else "theme"
+        choices = pain_choices(s, level, first if dtp == C.ALL_TOUCHPOINTS else {**first, "touchpoint": dtp})
+        k, a, p, h = overview([0, max(len(weeks) - 1, 0)], weeks, ANY, ANY, ANY, ANY, level)
         return html.Div(className="page", children=[
             dcc.Store(id="week-list", data=weeks),
             html.Header([
@@ -263,20 +271,20 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
                     "f-level", ["topic", "theme"] if has_topics else ["theme"], any_label=None,
                     value="topic" if has_topics else "theme")]),
             ]),
-            html.Section(id="kpis", className="kpis"),
-            html.Section(id="alerts", className="alerts"),
+            html.Section(id="kpis", className="kpis", children=k),
+            html.Section(id="alerts", className="alerts", children=a),
             html.Section(className="pains-section", children=[
                 html.Div([html.H2("Top pain points per touchpoint"),
                           html.Button("Export CSV", id="export-pains", className="export"),
                           dcc.Download(id="download-pains")], className="section-head"),
                 html.P("Complaint impact on NPS (records with a negative mention), 95% interval; "
                        "unreliable = fewer than the run's min_n respondents.", className="note"),
-                html.Div(id="pain-points"),
+                html.Div(id="pain-points", children=p),
             ]),
             html.Section(className="heatmap-section", children=[
                 html.H2("Touchpoint × theme"),
                 html.P("Colour: negative share of the mentions; number: records.", className="note"),
-                html.Div(id="heatmap"),
+                html.Div(id="heatmap", children=h),
             ]),
             html.Section(id="drill", className="drill", children=[
                 html.H2("Drill-down"),
@@ -293,7 +301,6 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
             ]),
         ])
 
-    app.layout = layout
     F = [Input("f-weeks", "value"), State("week-list", "data"), Input("f-touchpoint", "value"),
          Input("f-channel", "value"), Input("f-language", "value"), Input("f-sentiment", "value")]
     FS = [State(d.component_id, d.component_property) for d in F]  # the filters, not triggering
@@ -381,10 +388,12 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
                          alt="Touchpoint by theme: negative share (colour) and records (number)")]
 
     @app.callback(Output("kpis", "children"), Output("alerts", "children"), Output("pain-points", "children"),
-                  Output("heatmap", "children"), *F, Input("f-level", "value"))
+                  Output("heatmap", "children"), *F, Input("f-level", "value"), prevent_initial_call=True)
     def overview(w, wl, tp, ch, lang, sent, level):
         """The overview in one response (the page renders it in one pass, not four); its
-        four reads run side by side (DuckDB releases the GIL while it computes)."""
+        four reads run side by side (DuckDB releases the GIL while it computes). The
+        page's layout carries the first overview (every week, no filter), so opening
+        the page waits for no callback; this runs when a filter changes."""
         args = (w, wl, tp, ch, lang, sent)
         jobs = [(kpis, args), (alerts, args), (pains, (*args, level)), (heatmap, args)]
         return tuple(f.result() for f in [POOL.submit(fn, *a) for fn, a in jobs])
@@ -449,4 +458,5 @@ def build_app(store: Any, *, refresh: float = 5.0) -> Any:
         return {"content": csv_bytes(q[[c for c in QUOTE_EXPORT if c in q]]), "filename": "quotes_view.csv",
                 "type": "text/csv"}
 
+    app.layout = layout  # last: the layout calls the overview defined above
     return app
