@@ -13,7 +13,7 @@ import pytest
 import voc
 from voc import columns as C
 from voc.config import Config
-from voc.engine import _LEAD, _Reservoir, run_streaming
+from voc.engine import _LEAD, Reservoir, run_streaming
 from voc.errors import ConfigError, InputError, ModelError
 from voc.io import iter_feedback, load_feedback, rejects
 from voc.pipeline import Analysis, analyze
@@ -99,7 +99,7 @@ def test_sample_does_not_depend_on_chunking():
     texts = [f"t{i}" for i in range(500)]
 
     def sample(step):
-        r = _Reservoir(60, random_state=1)
+        r = Reservoir(60, random_state=1)
         for s in range(0, len(texts), step):
             r.add(texts[s : s + step], ["en"] * len(texts[s : s + step]))
         return r.sample()[0]

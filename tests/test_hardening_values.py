@@ -318,7 +318,7 @@ def test_redaction_upper_case_urls_and_idn_emails(text, expected):
 
 @pytest.mark.parametrize("merge", [[[0, 1], [1, 0]], [[0, 1], [1, 2], [2, 0]]])
 def test_contradictory_merges_are_rejected(tmp_path, merge):
-    from voc.themes import _validate_edits, load_edits
+    from voc.themes.edits import load_edits, validate_edits as _validate_edits
 
     with pytest.raises(ConfigError, match=r"contradict each other: they merge themes in a cycle \(1 -> 0 -> "):
         _validate_edits({"merge": merge}, 5, source="edits.yaml")

@@ -355,6 +355,6 @@ def _check_types(config: "Config") -> None:
         if isinstance(value, os.PathLike):
             object.__setattr__(config, name, os.fspath(value))
     if config.redact_patterns:
-        from .privacy import _compile_patterns
+        from .privacy import compile_patterns
 
-        _compile_patterns(config.redact_patterns)
+        compile_patterns(config.redact_patterns)

@@ -132,7 +132,8 @@ _WORKER_STATE: dict[Any, Any] = {}
 """Embedders and scorers built in this process, by spec (one per worker process)."""
 
 
-def _embedder(spec: Any) -> Any:
+def cached_embedder(spec: Any) -> Any:
+    """The embedder for ``spec``, built once per process (an embedder object is returned as is)."""
     if not isinstance(spec, str):
         return spec
     if ("embedder", spec) not in _WORKER_STATE:
@@ -179,7 +180,7 @@ def embed_chunk(texts: list[str], *, embedder: Any, cache_dir: str | None = None
     with E.opened_cache(cache_dir) as cache:
         if cache is None:
             return 0
-        E.embed_texts(texts, _embedder(embedder), cache=cache)
+        E.embed_texts(texts, cached_embedder(embedder), cache=cache)
     return len(texts)
 
 
@@ -195,7 +196,7 @@ def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: An
     from . import embed as E
     from .segment import model_text
 
-    emb = _embedder(embedder)
+    emb = cached_embedder(embedder)
     texts = [model_text(t) for t in mentions[C.TEXT].tolist()]  # no @handles / URLs, as analyze
     with E.opened_cache(cache_dir) as cache:
         vectors = E.embed_texts(texts, emb, cache=cache)
@@ -313,7 +314,7 @@ def _engine(engine: str, scheduler: str | None) -> Any:
 # ----------------------------------------------------------------------------- helpers
 
 
-class _Reservoir:
+class Reservoir:
     """Seeded uniform sample of ``size`` mentions without replacement, in input order.
 
     Bottom-k sampling: every mention gets a pseudo-random priority from a
@@ -330,7 +331,8 @@ class _Reservoir:
         self.texts: list[str] = []
         self.languages: list[str] = []
 
-    def _priority(self, index: np.ndarray) -> np.ndarray:
+    def priority(self, index: np.ndarray) -> np.ndarray:
+        """Seeded splitmix64 priorities of input positions ``index``; the lowest ``size`` are kept."""
         with np.errstate(over="ignore"):
             z = index.astype(np.uint64) + np.uint64((self.seed + 1) * 0x9E3779B97F4A7C15 % 2**64)
             z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
@@ -340,7 +342,7 @@ class _Reservoir:
     def add(self, texts: list[str], languages: list[str]) -> None:
         index = np.arange(self.seen, self.seen + len(texts), dtype=np.int64)
         self.seen += len(texts)
-        keys = np.concatenate([self.keys, self._priority(index)])
+        keys = np.concatenate([self.keys, self.priority(index)])
         index = np.concatenate([self.index, index])
         texts, languages = self.texts + list(texts), self.languages + list(languages)
         keep = np.arange(len(keys))
@@ -587,7 +589,7 @@ def run_streaming(
 
             # ---- pass 1: read, segment, stage, sample
             t0 = time.perf_counter()
-            reservoir = _Reservoir(config.fit_sample, config.random_state) if model is None else None
+            reservoir = Reservoir(config.fit_sample, config.random_state) if model is None else None
             checksum, languages, mention_langs = FrameChecksum(), Counter(), set()
             owners = _Owners()
             n_chunks = n_records = n_with_text = n_mentions = n_rejected = 0
@@ -668,7 +670,7 @@ def run_streaming(
                 reporter.start("themes", "fitting on the sample" if model is None else "loading the model")
             if embedder is None:
                 embedder = run_embedder_name(config, model, sorted(mention_langs))
-            emb = _embedder(embedder)
+            emb = cached_embedder(embedder)
             check_model_embedder(model, emb.name)
             scorer = scorer if scorer is not None else config.sentiment
             scorer_obj = _scorer(scorer, emb.name)

@@ -779,7 +779,7 @@ def run_incremental(
         events = lineage_events(analysis.run, analysis.themes, analysis.model, fitted=model is None)
         analysis.run["store"] = {"path": str(store.path), "records_known": int(len(df) - len(new))}
         with P.stage(progress, "store", f"{len(new):,} new records -> {store.path}"):
-            run_id = store.write_run(analysis, lineage=_new_events(store, events))
+            run_id = store.write_run(analysis, lineage=new_events(store, events))
         analysis.run["store"]["run_id"] = run_id
     return analysis
 
@@ -792,7 +792,7 @@ def lineage_events(run: dict, themes: pd.DataFrame, model: Any, *, fitted: bool)
     topics (``run["emerging_themes"]``, ``run["emerging_topics"]``) are.
     Analyst edits of ``model.edits_`` add ``merged``, ``retired`` and
     ``moved`` rows (the store drops those it already has, see
-    :func:`_new_events`).
+    :func:`new_events`).
     """
     topic = {"level": "topic"}
     if fitted:
@@ -817,7 +817,7 @@ def lineage_events(run: dict, themes: pd.DataFrame, model: Any, *, fitted: bool)
     return events
 
 
-def _new_events(store: Any, events: list[dict]) -> list[dict]:
+def new_events(store: Any, events: list[dict]) -> list[dict]:
     """Drop lineage events the store already has (edits are replayed every run)."""
     try:
         seen = store.lineage()
@@ -849,7 +849,7 @@ def run_store(
         df = load_for_run(source, config=config, **load_options)
         info["detail"] = f"{len(df):,} records"
     if report_dir is not None and config.batch_date is None and not has_dates(df):
-        _check_report_dates(store, source)
+        check_report_dates(store, source)
     analysis = run_incremental(df, store, config=config, progress=progress)
     if analysis is not None and out_dir is not None:
         with P.stage(progress, "write", str(out_dir)):
@@ -862,7 +862,7 @@ def run_store(
     return analysis
 
 
-def _check_report_dates(store: Any, source: Any) -> None:
+def check_report_dates(store: Any, source: Any) -> None:
     """Fail before the run when its report could not be written: no dated record anywhere."""
     from .errors import ConfigError
     from .store import Store

@@ -277,7 +277,7 @@ def redact(
             "wrap it in a list: redact([text])."
         )
     kinds = _check_kinds(kinds)
-    custom = _compile_patterns(patterns)
+    custom = compile_patterns(patterns)
     regexes = _builtin_regexes()
     builtin = [
         (k, regexes[k], _VALIDATORS[k], PLACEHOLDERS[k], _PREFILTER.get(k)) for k in _ORDER if k in kinds
@@ -382,7 +382,9 @@ def _check_kinds(kinds: Iterable[str] | None) -> tuple[str, ...]:
 _NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
-def _compile_patterns(patterns) -> list[tuple[str, re.Pattern, str]]:
+def compile_patterns(patterns) -> list[tuple[str, re.Pattern, str]]:
+    """Analyst redaction patterns (a regex, a list, or name -> regex) as ``(name, regex, "[NAME]")``;
+    :class:`ConfigError` naming a bad name, an invalid regex or one that matches the empty string."""
     if patterns is None:
         return []
     if isinstance(patterns, str):

@@ -31,7 +31,7 @@ import pandas as pd
 from . import columns as C
 from .config import Config
 from .errors import InputError
-from .survey import _as_float, _validate, ces, csat, nps, nps_points
+from .survey import as_float, ces, csat, nps, nps_points, validate_scores
 
 log = logging.getLogger(__name__)
 
@@ -626,12 +626,12 @@ def _metric_values(records: pd.DataFrame, config: Config) -> dict[str, tuple[np.
         "nps": (nps_points(records[C.NPS]) if C.NPS in records else np.full(n, np.nan), 1.0)
     }
     if C.CSAT in records:
-        x = _as_float(records[C.CSAT], "CSAT")
-        _validate(x, "CSAT", config.csat_scale, integer=False)
+        x = as_float(records[C.CSAT], "CSAT")
+        validate_scores(x, "CSAT", config.csat_scale, integer=False)
         vals["csat"] = (np.where(np.isnan(x), np.nan, 100.0 * (x >= config.csat_satisfied_from)), 1.0)
     if C.CES in records:
-        x = _as_float(records[C.CES], "CES")
-        _validate(x, "CES", config.ces_scale, integer=False)
+        x = as_float(records[C.CES], "CES")
+        validate_scores(x, "CES", config.ces_scale, integer=False)
         vals["ces"] = (x, 1.0 if config.ces_direction == "higher_is_easier" else -1.0)
     return vals
 

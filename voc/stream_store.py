@@ -88,7 +88,7 @@ def run_store_streaming(
         or None when the store already held every record (unchanged store).
     """
     from .engine import DEFAULT_CHUNK_SIZE, run_streaming
-    from .pipeline import _check_report_dates, _new_events, lineage_events
+    from .pipeline import check_report_dates, lineage_events, new_events
     from .store import Store
 
     config = config or Config()
@@ -128,12 +128,12 @@ def run_store_streaming(
                 res.run["emerging_themes"] = [int(t) for t in emerging]
                 res.run["emerging_topics"] = sorted(set(res.model.topics_[C.TOPIC].tolist()) - topics_before)
             if report_dir is not None and config.batch_date is None and not res.run.get("date_range"):
-                _check_report_dates(store, source)
+                check_report_dates(store, source)
             events = lineage_events(res.run, res.themes, res.model, fitted=model is None)
             res.run["store"] = {"path": str(store.path), "records_known": counts["read"] - counts["new"]}
             res.run["seconds"]["total"] = round(time.perf_counter() - start, 3)
             with P.stage(progress, "store", f"{counts['new']:,} new records -> {store.path}"):
-                run_id = store.write_run_chunks(_chunks(out), res, lineage=_new_events(store, events))
+                run_id = store.write_run_chunks(_chunks(out), res, lineage=new_events(store, events))
             res.run["store"]["run_id"] = run_id
     if report_dir is not None:
         from .report import write_report
@@ -166,7 +166,7 @@ def _discover(out: Path, model: Any, config: Config, *, embedder: str, given: An
 
     from . import embed as E
     from . import segment as S
-    from .engine import _embedder, _Reservoir
+    from .engine import Reservoir, cached_embedder
 
     cols = [C.TEXT, C.LANGUAGE, C.THEME, C.SENTIMENT_LABEL]
     file = pq.ParquetFile(out / "mentions.parquet")
@@ -177,7 +177,7 @@ def _discover(out: Path, model: Any, config: Config, *, embedder: str, given: An
     if not len(pos):
         return []
     if len(pos) > config.fit_sample:
-        keys = _Reservoir(config.fit_sample, config.random_state)._priority(np.arange(len(pos)))
+        keys = Reservoir(config.fit_sample, config.random_state).priority(np.arange(len(pos)))
         pos = pos[np.sort(np.argpartition(keys, config.fit_sample - 1)[: config.fit_sample])]
     parts = []
     for i in range(file.num_row_groups):
@@ -188,7 +188,7 @@ def _discover(out: Path, model: Any, config: Config, *, embedder: str, given: An
     texts, languages = rows[C.TEXT].tolist(), rows[C.LANGUAGE].tolist()
     model_texts = [S.model_text(t) for t in texts]
     with E.opened_cache(config.cache_dir) as cache:
-        vectors = E.embed_texts(model_texts, _embedder(given if given is not None else embedder), cache=cache)
+        vectors = E.embed_texts(model_texts, cached_embedder(given if given is not None else embedder), cache=cache)
     tokens, phrases = S.keyword_tokens_and_phrases(model_texts, languages)
     return list(model.extend(vectors, texts, tokens, languages=languages,
                              sentiment=rows[C.SENTIMENT_LABEL].tolist(),

@@ -262,8 +262,8 @@ def nps_points(scores: Any) -> np.ndarray:
 
     The NPS of any set of answers is the mean of these points.
     """
-    x = _as_float(scores, "NPS")
-    _validate(x, "NPS", NPS_SCALE, integer=True)
+    x = as_float(scores, "NPS")
+    validate_scores(x, "NPS", NPS_SCALE, integer=True)
     return np.where(np.isnan(x), np.nan, np.where(x >= 9, 100.0, np.where(x <= 6, -100.0, 0.0)))
 
 
@@ -295,7 +295,7 @@ def _check_scale(scale: Any, name: str) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def _as_float(scores: Any, what: str) -> np.ndarray:
+def as_float(scores: Any, what: str) -> np.ndarray:
     """Answers as a float array with NaN for missing; non-numbers raise InputError."""
     s = pd.Series(scores, dtype=object) if not isinstance(scores, pd.Series) else scores
     s = s.astype(object).where(s.notna(), None)
@@ -309,7 +309,8 @@ def _as_float(scores: Any, what: str) -> np.ndarray:
     return num.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _validate(x: np.ndarray, what: str, scale: tuple[int, int], *, integer: bool) -> None:
+def validate_scores(x: np.ndarray, what: str, scale: tuple[int, int], *, integer: bool) -> None:
+    """Raise InputError naming the bad answers when any score is outside ``scale`` (or not whole)."""
     lo, hi = scale
     v = x[~np.isnan(x)]
     bad = (v < lo) | (v > hi)
@@ -325,8 +326,8 @@ def _validate(x: np.ndarray, what: str, scale: tuple[int, int], *, integer: bool
 
 
 def _clean(scores: Any, what: str, scale: tuple[int, int], *, integer: bool) -> np.ndarray:
-    x = _as_float(scores, what)
-    _validate(x, what, scale, integer=integer)
+    x = as_float(scores, what)
+    validate_scores(x, what, scale, integer=integer)
     return x[~np.isnan(x)]
 
 

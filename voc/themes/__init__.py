@@ -49,6 +49,8 @@ from .._atomic import atomic_dir
 from ..errors import ConfigError, InputError, ModelError
 from .hierarchy import TOPIC_ZSCORE, group_themes, join_topics, topic_threshold
 from . import labels as L
+from . import summary as summ
+from .edits import edits_to_json, empty_edits, load_edits, validate_edits
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,6 @@ MODEL_JSON = "model.json"
 ARRAYS_NPZ = "arrays.npz"
 DUPLICATE_SIMILARITY = 0.9995
 COHESION_TRIM = 0.2  # share of least similar members left out of a theme's cohesion
-EDIT_KEYS = ("rename", "merge", "delete", "rename_topic", "merge_topics", "move")
 LABEL_SEPARATOR = " / "
 KEYWORD_SEPARATOR = "; "
 EXEMPLAR_SEPARATOR = " | "
@@ -336,7 +337,7 @@ class ThemeModel:
         min_samples = self.min_samples or min(5, mcs)
         labels = _relabel_by_size(self._cluster(X, mcs, min_samples))
         labels = _relabel_by_size(_merge_duplicates(X, labels, self.merge_zscore))
-        polarity = _polarity(sentiment)
+        polarity = summ.polarity(sentiment)
         negative = None if polarity is None else polarity < 0
         labels, self._partner, self._neg_half = _split_by_polarity(labels, polarity, mcs,
                                                                     self.split_polarity)
@@ -379,20 +380,20 @@ class ThemeModel:
         self.min_theme_size_ = int(mcs)
         self._base_labels = final
         self._base_probs = probs
-        self._centroids = _centroids(X, final, k)
-        self._vocab, self._counts = _class_counts(tokens, final, k)
+        self._centroids = summ.centroids(X, final, k)
+        self._vocab, self._counts = summ.class_counts(tokens, final, k)
         self._phrases = (None if phrases is None else
                          L.phrase_counts(phrases, final, k, None if negative is None else np.asarray(negative)))
         self._base_sizes = np.bincount(final[final >= 0], minlength=k).astype(int)
-        self._leaf_negative = _negative_shares(negative, final, k)
+        self._leaf_negative = summ.negative_shares(negative, final, k)
         self._base_exemplars = [
-            _exemplars(X, texts, final, t, self._centroids[t], self.n_exemplars) for t in range(k)
+            summ.exemplars(X, texts, final, t, self._centroids[t], self.n_exemplars) for t in range(k)
         ]
-        self._base_languages = _language_mix(languages, final, k)
+        self._base_languages = summ.language_mix(languages, final, k)
         self._topic_threshold = topic_threshold(self._centroids, zscore=self.topic_zscore)
         self._base_topics = group_themes(self._centroids, sizes=self._base_sizes,
                                          threshold=self._topic_threshold, negative_share=self._topic_sides())
-        self.edits_ = _empty_edits()
+        self.edits_ = empty_edits()
         self._frozen_words: dict[int, list[str]] = {}
         self._frozen_topic_words: dict[int, tuple[tuple[int, ...], list[str]]] = {}
         self._frozen_labels: dict[int, str] = {}
@@ -584,7 +585,7 @@ class ThemeModel:
                 f"The theme model was fitted on {self._ref_dim()}-dimensional embeddings; "
                 f"got {X.shape[1]}. Use the embedder the model was fitted with."
             )
-        negative = _negative(sentiment)
+        negative = summ.negative_mask(sentiment)
         if negative is not None and len(negative) != len(X):
             raise InputError(f"ThemeModel.assign got {len(X)} embeddings but {len(negative)} "
                              "sentiment labels; pass one per embedding row.")
@@ -617,7 +618,7 @@ class ThemeModel:
             ``self``.
         """
         self._check_fitted()
-        self.edits_ = _validate_edits(edits or {}, self.n_themes_, source="edits",
+        self.edits_ = validate_edits(edits or {}, self.n_themes_, source="edits",
                                       n_topics=self.n_topics_)
         self._rebuild()
         return self
@@ -650,7 +651,7 @@ class ThemeModel:
             label = (self._frozen_labels.get(single) or phrase
                      or LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"theme {s}")
             label = self.edits_["rename"].get(s, label)
-            quotes_of[s] = _merge_exemplars([self._base_exemplars[p] for p in parts], self.n_exemplars)
+            quotes_of[s] = summ.merge_exemplars([self._base_exemplars[p] for p in parts], self.n_exemplars)
             records.append(
                 {
                     "theme": s,
@@ -658,7 +659,7 @@ class ThemeModel:
                     "keywords": KEYWORD_SEPARATOR.join(words),
                     "exemplars": EXEMPLAR_SEPARATOR.join(quotes_of[s]),
                     "size": int(self._base_sizes[parts].sum()),
-                    "languages": _merge_languages([self._base_languages[p] for p in parts]),
+                    "languages": summ.merge_languages([self._base_languages[p] for p in parts]),
                 }
             )
         cols = ["theme", "label", "keywords", "exemplars", "size", "languages"]
@@ -713,14 +714,14 @@ class ThemeModel:
                 phrase = theme_label.get(leaves_of[t][0], phrase)
             label = (getattr(self, "_topic_names", {}).get(t) or phrase  # a taxonomy topic keeps its name
                      or LABEL_SEPARATOR.join(words[: self.n_label_words]) or f"topic {t}")
-            quotes = _merge_exemplars([quotes_of[s] for s in leaves_of[t]], self.n_exemplars)
+            quotes = summ.merge_exemplars([quotes_of[s] for s in leaves_of[t]], self.n_exemplars)
             records.append({
                 "topic": t,
                 "label": edits["rename_topic"].get(t, label),
                 "keywords": KEYWORD_SEPARATOR.join(words),
                 "exemplars": EXEMPLAR_SEPARATOR.join(quotes),
                 "size": int(self._base_sizes[parts].sum()),
-                "languages": _merge_languages([self._base_languages[p] for p in parts]),
+                "languages": summ.merge_languages([self._base_languages[p] for p in parts]),
                 "themes": KEYWORD_SEPARATOR.join(str(s) for s in sorted(leaves_of[t])),
             })
         cols = ["topic", "label", "keywords", "exemplars", "size", "languages", "themes"]
@@ -764,7 +765,7 @@ class ThemeModel:
             rest[g] = False
         rows.append(counts[rest].sum(axis=0))
         neg_rows.append(neg[rest].sum(axis=0))
-        languages = [_merge_languages([self._base_languages[t] for t in g]) for g in groups]
+        languages = [summ.merge_languages([self._base_languages[t] for t in g]) for g in groups]
         return L.phrase_labels(np.vstack(rows), np.vstack(neg_rows), texts, keys, n_rows=len(groups),
                                languages=languages, separator=LABEL_SEPARATOR)
 
@@ -898,7 +899,7 @@ class ThemeModel:
             "vocabulary": list(self._vocab),
             "exemplars": self._base_exemplars,
             "languages": self._base_languages,
-            "edits": _edits_to_json(self.edits_),
+            "edits": edits_to_json(self.edits_),
             "frozen_keywords": {str(t): w for t, w in sorted(self._frozen_words.items())},
             "frozen_topic_keywords": {str(t): {"themes": list(parts), "keywords": words}
                                       for t, (parts, words) in sorted(self._frozen_topic_words.items())},
@@ -1026,7 +1027,7 @@ class ThemeModel:
             model.min_theme_size_ = int(meta["min_theme_size"])
             if meta.get("embedder_name") is not None:
                 model.embedder_name_ = str(meta["embedder_name"])
-            model.edits_ = _validate_edits(meta["edits"], k, source=str(path / MODEL_JSON),
+            model.edits_ = validate_edits(meta["edits"], k, source=str(path / MODEL_JSON),
                                            n_topics=model.n_topics_)
             model._frozen_words = {int(t): [str(w) for w in words]
                                    for t, words in meta.get("frozen_keywords", {}).items()}
@@ -1129,200 +1130,6 @@ def _check_meta(meta: dict, arrays: dict, *, where: str, fix: str) -> None:
                              f"entries. {fix}")
 
 
-# ====================================================================== edits
-def _empty_edits() -> dict:
-    return {"rename": {}, "merge": [], "delete": [], "rename_topic": {}, "merge_topics": [], "move": {}}
-
-
-def _edits_to_json(edits: dict) -> dict:
-    return {
-        "rename": {str(k): v for k, v in edits["rename"].items()},
-        "merge": [list(g) for g in edits["merge"]],
-        "delete": list(edits["delete"]),
-        "rename_topic": {str(k): v for k, v in edits["rename_topic"].items()},
-        "merge_topics": [list(g) for g in edits["merge_topics"]],
-        "move": {str(k): v for k, v in edits["move"].items()},
-    }
-
-
-def _theme_id(value: Any, where: str, n_themes: int | None, kind: str = "theme") -> int:
-    if isinstance(value, bool):
-        ok = False
-    elif isinstance(value, (int, np.integer)):
-        ok = True
-    else:
-        ok = isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value) is not None
-    allowed = f"0..{n_themes - 1}" if n_themes else f"a {kind} id (int >= 0)"
-    if not ok or int(value) < 0 or (n_themes is not None and int(value) >= n_themes):
-        raise ConfigError(
-            f"Bad {kind} id {value!r} in {where}: {kind} ids are {allowed}"
-            + (f" (the fitted model's {kind}s)" if n_themes is not None else "")
-            + ". Fix the edits file."
-        )
-    return int(value)
-
-
-def _validate_edits(edits: Any, n_themes: int | None, *, source: str, n_topics: int | None = None) -> dict:
-    """Check and normalise an edits dict; ``n_themes`` / ``n_topics`` bound the ids if given."""
-    if edits is None:
-        return _empty_edits()
-    if not isinstance(edits, dict):
-        raise ConfigError(
-            f"Theme edits in {source} must be a mapping with keys {', '.join(EDIT_KEYS)}; "
-            f"got {type(edits).__name__}."
-        )
-    unknown = sorted(str(k) for k in edits if k not in EDIT_KEYS)
-    if unknown:
-        raise ConfigError(
-            f"Unknown key {unknown[0]!r} in theme edits {source}; allowed keys: "
-            f"{', '.join(EDIT_KEYS)}."
-        )
-    rename_in = edits.get("rename") or {}
-    merge_in = edits.get("merge") or []
-    delete_in = edits.get("delete") or []
-    if not isinstance(rename_in, dict):
-        raise ConfigError(f"'rename' in {source} must map theme id to new label, e.g. {{3: \"Login crashes\"}}.")
-    if not isinstance(merge_in, list) or not all(isinstance(g, list) for g in merge_in):
-        raise ConfigError(f"'merge' in {source} must be a list of id lists, e.g. [[4, 7]] (7 merges into 4).")
-    if not isinstance(delete_in, list):
-        raise ConfigError(f"'delete' in {source} must be a list of theme ids, e.g. [9].")
-
-    merge: list[list[int]] = []
-    merged_away: dict[int, int] = {}
-    for group in merge_in:
-        ids = [_theme_id(v, f"{source} 'merge'", n_themes) for v in group]
-        if len(ids) < 2 or len(set(ids)) != len(ids):
-            raise ConfigError(
-                f"Each 'merge' group in {source} needs two or more different theme ids; got {group!r}."
-            )
-        for t in ids[1:]:
-            if t in merged_away:
-                raise ConfigError(
-                    f"Theme {t} is merged twice in {source} (into {merged_away[t]} and {ids[0]}); "
-                    "list it in one merge group only."
-                )
-            merged_away[t] = ids[0]
-        merge.append(ids)
-    for start in merged_away:  # 1 into 0 and 0 into 1 (or a longer loop) says two contradictory things
-        chain, t = [start], merged_away[start]
-        while t in merged_away and t not in chain:
-            chain.append(t)
-            t = merged_away[t]
-        if t in chain:
-            loop = " -> ".join(str(x) for x in chain[chain.index(t):] + [t])
-            raise ConfigError(
-                f"The 'merge' groups in {source} contradict each other: they merge themes in a cycle "
-                f"({loop}, each into the next). List those themes in one group instead, e.g. "
-                f"[{', '.join(str(x) for x in sorted(set(chain[chain.index(t):])))}]."
-            )
-    delete = sorted({_theme_id(v, f"{source} 'delete'", n_themes) for v in delete_in})
-    rename: dict[int, str] = {}
-    for key, label in rename_in.items():
-        t = _theme_id(key, f"{source} 'rename'", n_themes)
-        if not isinstance(label, str) or not label.strip():
-            raise ConfigError(f"New label of theme {t} in {source} 'rename' must be non-empty text; got {label!r}.")
-        if t in merged_away:
-            raise ConfigError(
-                f"Theme {t} is renamed in {source} but merged into {merged_away[t]}; rename {merged_away[t]} instead."
-            )
-        if t in delete:
-            raise ConfigError(f"Theme {t} is both renamed and deleted in {source}; keep one of the two.")
-        rename[t] = label.strip()
-    return {"rename": rename, "merge": merge, "delete": delete,
-            **_validate_topic_edits(edits, n_topics, source=source, merged_away=merged_away, deleted=delete,
-                                    n_themes=n_themes)}
-
-
-def _validate_topic_edits(edits: dict, n_topics: int | None, *, source: str, merged_away: dict,
-                          deleted: list, n_themes: int | None) -> dict:
-    """The topic keys of an edits dict: rename_topic, merge_topics, move."""
-    rename_in = edits.get("rename_topic") or {}
-    merge_in = edits.get("merge_topics") or []
-    move_in = edits.get("move") or {}
-    if not isinstance(rename_in, dict):
-        raise ConfigError(f"'rename_topic' in {source} must map topic id to new label, e.g. {{2: \"Support wait\"}}.")
-    if not isinstance(merge_in, list) or not all(isinstance(g, list) for g in merge_in):
-        raise ConfigError(f"'merge_topics' in {source} must be a list of topic id lists, e.g. [[1, 4]] "
-                          "(4 merges into 1).")
-    if not isinstance(move_in, dict):
-        raise ConfigError(f"'move' in {source} must map theme id to topic id, e.g. {{12: 3}} "
-                          "(theme 12 moves to topic 3).")
-
-    def topic(v: Any, key: str) -> int:
-        return _theme_id(v, f"{source} '{key}'", n_topics, kind="topic")
-
-    merge: list[list[int]] = []
-    merged_away_topics: dict[int, int] = {}
-    for group in merge_in:
-        ids = [topic(v, "merge_topics") for v in group]
-        if len(ids) < 2 or len(set(ids)) != len(ids):
-            raise ConfigError(f"Each 'merge_topics' group in {source} needs two or more different topic ids "
-                              f"(a topic cannot merge into itself); got {group!r}.")
-        for t in ids[1:]:
-            if t in merged_away_topics:
-                raise ConfigError(f"Topic {t} is merged twice in {source} (into {merged_away_topics[t]} and "
-                                  f"{ids[0]}); list it in one 'merge_topics' group only.")
-            merged_away_topics[t] = ids[0]
-        merge.append(ids)
-    rename: dict[int, str] = {}
-    for key, label in rename_in.items():
-        t = topic(key, "rename_topic")
-        if not isinstance(label, str) or not label.strip():
-            raise ConfigError(f"New label of topic {t} in {source} 'rename_topic' must be non-empty text; "
-                              f"got {label!r}.")
-        if t in merged_away_topics:
-            raise ConfigError(f"Topic {t} is renamed in {source} but merged into {merged_away_topics[t]}; "
-                              f"rename {merged_away_topics[t]} instead.")
-        rename[t] = label.strip()
-    move: dict[int, int] = {}
-    for key, value in move_in.items():
-        leaf = _theme_id(key, f"{source} 'move'", n_themes)
-        t = topic(value, "move")
-        if leaf in merged_away:
-            raise ConfigError(f"Theme {leaf} is moved in {source} but merged into {merged_away[leaf]}; "
-                              f"move {merged_away[leaf]} instead.")
-        if leaf in deleted:
-            raise ConfigError(f"Theme {leaf} is both moved and deleted in {source}; keep one of the two.")
-        if t in merged_away_topics:
-            raise ConfigError(f"Theme {leaf} is moved in {source} to topic {t}, which is merged into "
-                              f"{merged_away_topics[t]}; move it to {merged_away_topics[t]} instead.")
-        move[leaf] = t
-    return {"rename_topic": rename, "merge_topics": merge, "move": move}
-
-
-def load_edits(path: str | Path) -> dict:
-    """Read and validate an analyst edits YAML file.
-
-    Format::
-
-        rename: {3: "Login crashes"}
-        merge: [[4, 7]]        # 7 merges into 4 (several ids: all into the first)
-        delete: [9]            # theme 9 becomes noise (-1)
-        rename_topic: {2: "Support wait"}
-        merge_topics: [[1, 5]] # topic 5 merges into topic 1
-        move: {12: 3}          # theme 12 moves to topic 3
-
-    Every key is optional. Ids are checked against a model in
-    :meth:`ThemeModel.apply_edits`.
-
-    Returns
-    -------
-    dict
-        ``{"rename": {int: str}, "merge": [[int, ...]], "delete": [int],
-        "rename_topic": {int: str}, "merge_topics": [[int, ...]], "move": {int: int}}``.
-    """
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"Theme edits file {path} does not exist. Check the 'edits' path.") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Theme edits file {path} is not valid YAML: {exc}".strip()) from None
-    return _validate_edits(data if data is not None else {}, None, source=str(path))
-
-
 # =============================================================== c-TF-IDF etc
 def c_tf_idf(counts: np.ndarray) -> np.ndarray:
     """Class-based TF-IDF (BERTopic's c-TF-IDF) of a class x term count matrix.
@@ -1404,31 +1211,6 @@ def _cohesion(X: np.ndarray, labels: np.ndarray, k: int, trim: float = 0.0) -> n
     return out
 
 
-def _polarity(sentiment: Sequence[str] | None) -> np.ndarray | None:
-    """-1 / 0 / +1 per mention from sentiment labels (``None`` passes through)."""
-    if sentiment is None:
-        return None
-    code = {"negative": -1, "positive": 1}
-    return np.asarray([code.get(str(s), 0) for s in sentiment], dtype=np.int8)
-
-
-def _negative_shares(negative: np.ndarray | None, labels: np.ndarray, k: int) -> np.ndarray:
-    """Share of each theme's mentions that are negative (NaN without sentiment or members)."""
-    if negative is None:
-        return np.full(k, np.nan)
-    on = labels >= 0
-    n = np.bincount(labels[on], minlength=k).astype(np.float64)
-    neg = np.bincount(labels[on], weights=np.asarray(negative, dtype=np.float64)[on], minlength=k)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, neg / n, np.nan)
-
-
-def _negative(sentiment: Sequence[str] | None) -> np.ndarray | None:
-    """Boolean mask of negative mentions from sentiment labels (``None`` passes through)."""
-    polarity = _polarity(sentiment)
-    return None if polarity is None else polarity < 0
-
-
 def _split_by_polarity(labels: np.ndarray, polarity: np.ndarray | None, min_size: int,
                        min_share: float | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Split themes that customers both praise and criticise.
@@ -1505,77 +1287,6 @@ def _stack_phrases(old, new, k: int, j: int):
         M[k + j, b] += new[m][j]
         out.append(M)
     return texts, keys, out[0], out[1]
-
-
-def _class_counts(tokens: list[list[str]], labels: np.ndarray, k: int):
-    """Vocabulary (sorted) and a (k + 1) x V count matrix; last row is noise."""
-    vocab = sorted({w for toks in tokens for w in toks if w.strip()})
-    index = {w: j for j, w in enumerate(vocab)}
-    counts = np.zeros((k + 1, len(vocab)), dtype=np.int64)
-    for toks, lab in zip(tokens, labels):
-        row = lab if lab >= 0 else k
-        for w in toks:
-            j = index.get(w)
-            if j is not None:
-                counts[row, j] += 1
-    return vocab, counts
-
-
-def _centroids(X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    C = np.zeros((k, X.shape[1]), dtype=np.float32)
-    for t in range(k):
-        c = X[labels == t].mean(axis=0)
-        C[t] = c / (np.linalg.norm(c) or 1.0)
-    return C
-
-
-def _exemplars(X, texts, labels, t, centroid, n) -> list[str]:
-    """``n`` distinct quotes closest to the centroid, preferring 20-200 chars."""
-    if n == 0:
-        return []
-    idx = np.flatnonzero(labels == t)
-    order = idx[np.argsort(-(X[idx] @ centroid), kind="stable")]
-    seen: set[str] = set()
-    candidates: list[str] = []
-    for i in order:
-        key = " ".join(texts[i].lower().split())
-        if key and key not in seen:
-            seen.add(key)
-            candidates.append(texts[i].strip())
-        if len(candidates) >= 4 * n:
-            break
-    good = [q for q in candidates if 20 <= len(q) <= 200]
-    rest = [q for q in candidates if q not in good]
-    return (good + rest)[:n]
-
-
-def _merge_exemplars(lists: list[list[str]], n: int) -> list[str]:
-    out: list[str] = []
-    for i in range(max((len(q) for q in lists), default=0)):
-        for quotes in lists:
-            if i < len(quotes) and quotes[i] not in out:
-                out.append(quotes[i])
-    return out[:n]
-
-
-def _language_mix(languages, labels, k) -> list[str]:
-    if languages is None:
-        return [""] * k
-    langs = np.asarray([str(x) for x in languages])
-    out = []
-    for t in range(k):
-        vc = pd.Series(langs[labels == t]).value_counts()
-        out.append("; ".join(f"{lang} {c}" for lang, c in vc.items()))
-    return out
-
-
-def _merge_languages(parts: list[str]) -> str:
-    total: dict[str, int] = {}
-    for part in parts:
-        for item in filter(None, part.split("; ")):
-            lang, _, c = item.rpartition(" ")
-            total[lang] = total.get(lang, 0) + int(c)
-    return "; ".join(f"{lang} {c}" for lang, c in sorted(total.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def _relabel_by_size(raw: np.ndarray) -> np.ndarray:

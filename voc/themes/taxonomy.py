@@ -471,8 +471,9 @@ def fit_seeded(model: Any, index: SeedIndex, X: np.ndarray, texts: list[str], to
                languages: Sequence[str] | None, sentiment: Sequence[str] | None,
                phrases: Sequence[Sequence] | None) -> Any:
     """:meth:`ThemeModel.fit` with a taxonomy: seeded themes ``0..s-1``, discovery on the rest."""
-    from . import (_class_counts, _empty_edits, _exemplars, _language_mix, _negative, _negative_shares,
-                   default_min_theme_size)
+    from . import default_min_theme_size
+    from . import summary as summ
+    from .edits import empty_edits
     from . import labels as L
     from .hierarchy import topic_threshold
 
@@ -520,14 +521,14 @@ def fit_seeded(model: Any, index: SeedIndex, X: np.ndarray, texts: list[str], to
         C[t] = c / (np.linalg.norm(c) or 1.0)
     model._centroids = C
     model._base_labels, model._base_probs = final, probs
-    model._vocab, model._counts = _class_counts(tokens, final, k)
-    negative = _negative(sentiment)
+    model._vocab, model._counts = summ.class_counts(tokens, final, k)
+    negative = summ.negative_mask(sentiment)
     model._phrases = None if phrases is None else L.phrase_counts(
         phrases, final, k, None if negative is None else np.asarray(negative))
     model._base_sizes = np.bincount(final[final >= 0], minlength=k).astype(int)
-    model._leaf_negative = _negative_shares(negative, final, k)
-    model._base_exemplars = [_exemplars(X, texts, final, t, C[t], model.n_exemplars) for t in range(k)]
-    model._base_languages = _language_mix(languages, final, k)
+    model._leaf_negative = summ.negative_shares(negative, final, k)
+    model._base_exemplars = [summ.exemplars(X, texts, final, t, C[t], model.n_exemplars) for t in range(k)]
+    model._base_languages = summ.language_mix(languages, final, k)
     # topics: the taxonomy's topics first (a theme without a topic is its own), then discovered ones
     topic_names: list[str] = []
     seeded_topics = []
@@ -549,7 +550,7 @@ def fit_seeded(model: Any, index: SeedIndex, X: np.ndarray, texts: list[str], to
         rest_topics = np.zeros(0, dtype=int)
     model._base_topics = np.concatenate([np.asarray(seeded_topics, dtype=int), rest_topics]).astype(int)
     model._topic_names = {i: name for i, name in enumerate(topic_names) if name}
-    model.edits_ = _empty_edits()
+    model.edits_ = empty_edits()
     model._frozen_words, model._frozen_topic_words = {}, {}
     model._frozen_labels = {j: index.names[j] for j in range(s)}
     model._seed = index

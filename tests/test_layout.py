@@ -1,0 +1,39 @@
+"""The package layout: no module imports another module's private names (what two modules share is public in its owner)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import voc
+
+ROOT = Path(voc.__file__).parent
+
+
+def private_imports(path: Path) -> list[str]:
+    """``from X import _name`` statements in one file (``__future__`` and dunders aside)."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            for a in node.names:
+                if a.name.startswith("_") and not a.name.startswith("__"):
+                    out.append(f"{path.relative_to(ROOT.parent)}:{node.lineno} imports {a.name} from "
+                               f"{'.' * node.level}{node.module or ''}")
+    return out
+
+
+def test_the_guard_finds_a_private_import(tmp_path):
+    f = tmp_path / "voc" / "m.py"
+    f.parent.mkdir()
+    f.write_text("from __future__ import annotations\nfrom .a import public, _private\nfrom . import __version__\n")
+    global ROOT
+    old, ROOT = ROOT, tmp_path / "voc"
+    try:
+        assert private_imports(f) == ["voc/m.py:2 imports _private from .a"]
+    finally:
+        ROOT = old
+
+
+def test_no_private_imports_across_modules():
+    found = [hit for f in sorted(ROOT.rglob("*.py")) for hit in private_imports(f)]
+    assert found == []
