@@ -347,9 +347,10 @@ def test_emoji_only_negative_text_is_not_scored_positive(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("embedder", ["minilm", "use-multilingual"])
-def test_emoji_only_negative_text_with_the_shipped_heads(embedder):
+@pytest.mark.parametrize("name, embedder", [("head", "minilm"), ("head", "use-multilingual"),
+                                            ("default", "use-multilingual")])
+def test_emoji_only_negative_text_with_the_shipped_heads(name, embedder):
     from voc.sentiment import get_scorer
 
-    out = get_scorer("default", embedder_name=embedder).score(["😡😡😡", "😭😭", "👎"])
+    out = get_scorer(name, embedder_name=embedder).score(["😡😡😡", "😭😭", "👎"])
     assert (out["sentiment_label"] == "negative").all()

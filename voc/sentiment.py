@@ -7,12 +7,17 @@ texts into a frame with ``sentiment`` (a float in [-1, 1]) and
 Scorers (see :data:`SCORERS` and :func:`get_scorer`):
 
 ``"default"``
-    A small 3-class neural head (one hidden layer) over the sentence embeddings the
-    themes stage already computed (packaged for the ``"minilm"`` and
-    ``"use-multilingual"`` embedders, in ``voc.models``). Passing those
-    embeddings to :meth:`EmbeddingHeadScorer.score` costs one matrix
-    product; nothing is embedded twice. ``sentiment = p(positive) -
-    p(negative)``.
+    English units: ``sentiment-minilm-ft``, a MiniLM whose layers were
+    fine-tuned for 3-class sentiment (:mod:`voc.sentiment_encoder`; a second
+    model pass, about as costly as embedding the English units once more).
+    Japanese units: the ``"use-multilingual"`` head below, over the run's
+    embeddings when the run embeds with USE.
+``"head"``
+    A small 3-class neural head (one hidden layer) over the sentence
+    embeddings the themes stage already computed (packaged for the
+    ``"minilm"`` and ``"use-multilingual"`` embedders, in ``voc.models``).
+    Passing those embeddings to :meth:`EmbeddingHeadScorer.score` costs one
+    matrix product; nothing is embedded twice. Faster, less accurate.
 ``"vader"``
     The VADER lexicon (English; optional dependency ``vaderSentiment``).
     Japanese texts are scored by the packaged multilingual head instead.
@@ -202,11 +207,19 @@ class SentimentHead:
         return int(w.shape[0])
 
     def proba(self, embeddings: np.ndarray) -> np.ndarray:
-        """Class probabilities, shape (n, 3)."""
+        """Class probabilities, shape (n, 3).
+
+        The products run on one BLAS thread: a multi-threaded OpenBLAS sums
+        in another order, and a Dask worker (one thread) would then score a
+        text differently from the local process in the last bits.
+        """
+        from threadpoolctl import threadpool_limits
+
         x = np.asarray(embeddings, dtype=np.float32)
-        if self.hidden_coef is not None:
-            x = np.maximum(x @ self.hidden_coef + self.hidden_intercept, 0.0)
-        z = x @ self.coef.T + self.intercept
+        with threadpool_limits(limits=1, user_api="blas"):
+            if self.hidden_coef is not None:
+                x = np.maximum(x @ self.hidden_coef + self.hidden_intercept, 0.0)
+            z = x @ self.coef.T + self.intercept
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
@@ -234,7 +247,7 @@ def load_head(embedder_name: str, *, directory=None) -> SentimentHead:
         the SHA-256 recorded in the card.
     """
     if directory is None:
-        directory = _models_dir()
+        directory = models_dir()
     else:
         directory = Path(directory)
     stem = f"sentiment-{embedder_name}"
@@ -279,7 +292,7 @@ def load_head(embedder_name: str, *, directory=None) -> SentimentHead:
     return head
 
 
-def _models_dir():
+def models_dir():
     """The packaged ``voc.models`` folder (or ``models/`` of a source checkout)."""
     from importlib.resources import files
 
@@ -332,7 +345,7 @@ def _embed_direct(texts: list[str], embedder_name: str) -> np.ndarray:
 
 
 class EmbeddingHeadScorer:
-    """Default scorer: the packaged linear head over sentence embeddings.
+    """The ``"head"`` scorer: the packaged head over the run's sentence embeddings.
 
     Parameters
     ----------
@@ -369,7 +382,7 @@ class EmbeddingHeadScorer:
 
     @property
     def name(self) -> str:
-        return f"default:{self.head_embedder}"
+        return f"head:{self.head_embedder}"
 
     @property
     def neutral_band(self) -> float:
@@ -407,12 +420,103 @@ class EmbeddingHeadScorer:
                 ja_out = EmbeddingHeadScorer(FALLBACK_EMBEDDER).score([t for t, j in zip(texts, ja) if j])
                 out.loc[ja, SENTIMENT] = ja_out[SENTIMENT].to_numpy()  # boolean mask: positional
                 out.loc[ja, SENTIMENT_LABEL] = ja_out[SENTIMENT_LABEL].to_numpy()
-        emoji = emoji_scores(texts)
-        hit = ~np.isnan(emoji)
-        if hit.any():  # emoji-only texts: the lexicon, not the head (see emoji_scores)
-            out.loc[hit, SENTIMENT] = emoji[hit]
-            out.loc[hit, SENTIMENT_LABEL] = label_from_score(emoji[hit], band=head.neutral_band)
-        return out
+        return emoji_override(out, texts, band=head.neutral_band)
+
+
+def emoji_override(out: pd.DataFrame, texts: list[str], *, band: float) -> pd.DataFrame:
+    """Give emoji-only texts the lexicon's score and label (see :func:`emoji_scores`), in place."""
+    emoji = emoji_scores(texts)
+    hit = ~np.isnan(emoji)
+    if hit.any():
+        out.loc[hit, SENTIMENT] = emoji[hit]
+        out.loc[hit, SENTIMENT_LABEL] = label_from_score(emoji[hit], band=band)
+    return out
+
+
+def rescale_band(scores, *, band: float, to: float) -> np.ndarray:
+    """Map scores labelled with ``band`` onto a scale labelled with ``to``, keeping every label.
+
+    Piecewise linear and monotone: ``|s|`` in ``[0, band]`` goes to
+    ``[0, to]`` and ``[band, 1]`` to ``[to, 1]``; the sign is kept. Two
+    models with different neutral bands can then share one band (and one
+    record label rule) without changing any unit's label.
+
+    Examples
+    --------
+    >>> rescale_band([-1.0, -0.15, 0.0, 0.1, 0.575], band=0.15, to=0.3).round(3).tolist()
+    [-1.0, -0.3, 0.0, 0.2, 0.65]
+    """
+    for name, value in (("band", band), ("to", to)):
+        if not 0 < value < 1:
+            raise ConfigError(f"rescale_band: {name} must be in (0, 1). Got {value!r}.")
+    s = np.clip(np.asarray(scores, dtype=float), -1.0, 1.0)
+    a = np.abs(s)
+    inside = a <= band
+    mapped = np.where(inside, a * (to / band), to + (a - band) * ((1 - to) / (1 - band)))
+    # keep each side of the band under float rounding
+    mapped = np.where(inside, np.minimum(mapped, to), np.maximum(mapped, np.nextafter(to, 2.0)))
+    return np.sign(s) * np.minimum(mapped, 1.0)
+
+
+class EncoderScorer:
+    """Default scorer: English by a fine-tuned encoder, Japanese by the multilingual head.
+
+    English units (every unit that is not Japanese, by ``languages`` or else
+    by kana/kanji) are classified by the packaged ``sentiment-minilm-ft``
+    (:mod:`voc.sentiment_encoder`): a second pass through a MiniLM whose
+    layers were fine-tuned for sentiment, whatever embedder the themes use.
+    Japanese units are scored by the ``"use-multilingual"`` head, reusing
+    the run's embeddings when the run embeds with it; their scores are
+    mapped onto the encoder's neutral band with :func:`rescale_band`, so
+    every label is the one its own model gives. ``"head"`` is the faster
+    scorer over the run's embeddings only.
+
+    Examples
+    --------
+    >>> EncoderScorer().score(["The promo code was rejected at checkout."])  # doctest: +SKIP
+    """
+
+    def __init__(self, embedder_name: str | None = None):
+        self.embedder_name = embedder_name
+
+    @property
+    def classifier_(self):
+        clf = getattr(self, "_classifier", None)
+        if clf is None:
+            from .sentiment_encoder import packaged_classifier
+
+            clf = self._classifier = packaged_classifier()
+        return clf
+
+    @property
+    def name(self) -> str:
+        from .sentiment_encoder import ENCODER_NAME
+
+        return f"default:{ENCODER_NAME}+{FALLBACK_EMBEDDER}"
+
+    @property
+    def neutral_band(self) -> float:
+        return self.classifier_.neutral_band
+
+    def score(self, texts, *, embeddings=None, languages=None) -> pd.DataFrame:
+        """Score texts; ``embeddings`` of the run are reused for Japanese units when they are USE's."""
+        index = _index(texts)
+        texts = [str(t) for t in texts]
+        band = self.neutral_band
+        scores = np.zeros(len(texts))
+        ja = _japanese_mask(texts, languages)
+        if (~ja).any():
+            scores[~ja] = self.classifier_.sentiment([t for t, j in zip(texts, ja) if not j])
+        if ja.any():
+            head = getattr(self, "_ja_head", None)
+            if head is None:
+                head = self._ja_head = EmbeddingHeadScorer(FALLBACK_EMBEDDER)
+            reuse = (embeddings is not None and (self.embedder_name or FALLBACK_EMBEDDER) == FALLBACK_EMBEDDER
+                     and np.shape(embeddings) == (len(texts), head.head_.dim))
+            ja_scores = head.score([t for t, j in zip(texts, ja) if j],
+                                   embeddings=np.asarray(embeddings)[ja] if reuse else None)[SENTIMENT]
+            scores[ja] = rescale_band(ja_scores.to_numpy(), band=head.neutral_band, to=band)
+        return emoji_override(_frame(scores, band, index), texts, band=band)
 
 
 def _japanese_mask(texts: list[str], languages) -> np.ndarray:
@@ -588,7 +692,8 @@ class HFScorer:
 # --------------------------------------------------------------------------
 
 SCORERS: dict[str, Callable[..., SentimentScorer]] = {
-    "default": lambda *, embedder_name=None: EmbeddingHeadScorer(embedder_name),
+    "default": lambda *, embedder_name=None: EncoderScorer(embedder_name),
+    "head": lambda *, embedder_name=None: EmbeddingHeadScorer(embedder_name),
     "vader": lambda *, embedder_name=None: VaderScorer(),
     "hf": lambda model, *, embedder_name=None: HFScorer(model),
 }
@@ -601,7 +706,7 @@ def get_scorer(name: str = "default", *, embedder_name: str | None = None) -> Se
     Parameters
     ----------
     name : str
-        ``"default"``, ``"vader"`` or ``"hf:<model name or path>"``.
+        ``"default"``, ``"head"``, ``"vader"`` or ``"hf:<model name or path>"``.
     embedder_name : str or None
         The run's embedder (the default scorer reuses its embeddings).
 
@@ -614,15 +719,15 @@ def get_scorer(name: str = "default", *, embedder_name: str | None = None) -> Se
 
     Examples
     --------
-    >>> get_scorer("default", embedder_name="minilm").name
-    'default:minilm'
+    >>> get_scorer("head", embedder_name="minilm").name
+    'head:minilm'
     """
     if isinstance(name, str) and name.startswith("hf:"):
         return SCORERS["hf"](name[3:], embedder_name=embedder_name)
     factory = SCORERS.get(name) if isinstance(name, str) and name != "hf" else None
     if factory is None:
         raise ConfigError(
-            f"Unknown sentiment scorer {name!r}. Allowed: default, vader, hf:<model name or path>."
+            f"Unknown sentiment scorer {name!r}. Allowed: default, head, vader, hf:<model name or path>."
         )
     return factory(embedder_name=embedder_name)
 

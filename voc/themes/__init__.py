@@ -470,6 +470,17 @@ class ThemeModel:
         sim = np.zeros((len(X), max(k, 0)), dtype=np.float32)
         if k <= 0:
             return idx, sim
+        from threadpoolctl import threadpool_limits
+
+        # one BLAS thread: OpenBLAS 0.3.31 (numpy 2.4) sums a multi-threaded
+        # product in another order than a single-threaded one, so a Dask
+        # worker (one thread) and the local process voted differently
+        with threadpool_limits(limits=1, user_api="blas"):
+            self._neighbour_chunks(X, exclude, k, idx, sim)
+        return idx, sim
+
+    def _neighbour_chunks(self, X, exclude, k, idx, sim) -> None:
+        """Fill ``idx`` and ``sim`` in place, 2,048 rows at a time (see :meth:`_neighbours`)."""
         for start in range(0, len(X), 2048):
             S = X[start : start + 2048] @ self._ref.T
             if exclude is not None:
@@ -481,7 +492,6 @@ class ThemeModel:
             order = np.argsort(-ps, axis=1, kind="stable")
             idx[start : start + len(S)] = np.take_along_axis(part, order, axis=1)
             sim[start : start + len(S)] = np.take_along_axis(ps, order, axis=1)
-        return idx, sim
 
     def _votes(self, X: np.ndarray, exclude: np.ndarray | None = None):
         """Similarity-weighted vote shares (n, k) and mean neighbour similarity (n,)."""
