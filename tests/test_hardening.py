@@ -15,7 +15,6 @@ import json
 import logging
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -314,32 +313,26 @@ def test_lone_surrogates_from_json_escapes_become_replacement_chars(tmp_path):
 
 # ----------------------------------------------------------------------------- huge inputs
 
-def test_a_million_empty_rows_end_quickly_in_a_clear_error(tmp_path, monkeypatch):
+def test_a_million_empty_rows_end_in_a_clear_error(tmp_path, monkeypatch):
     _fake_models(monkeypatch)
     path = tmp_path / "empty.csv"
     path.write_text("text,a,b,c\n" + ",,,\n" * 1_000_000, encoding="utf-8")
-    start = time.perf_counter()
     result = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "out"), "--quiet"])
-    seconds = time.perf_counter() - start
-    _assert_clean_exit(result, 2)
+    _assert_clean_exit(result, 2)  # its speed: benchmarks/hardening.py
     assert "No record has any text to analyse (1000000 records, all empty)" in result.output
-    assert seconds < 60, f"took {seconds:.1f}s"  # measured ~9 s on 2 busy cores
     blank = tmp_path / "blank.csv"
     blank.write_text("text\n" + "\n" * 1_000_000, encoding="utf-8")
     with pytest.raises(InputError, match="has a header but no records"):
         load_feedback(blank)
 
 
-def test_a_20000_column_file_loads_quickly(tmp_path):
+def test_a_20000_column_file_loads(tmp_path):
     # pass-through columns used to be added one by one: quadratic, 20,000 columns took > 9 minutes
     n = 20_000
     path = _write(tmp_path / "wide.csv", "csv", ["text", *(f"q{i}" for i in range(n))],
                   [[s, *(["x"] * n)] for s in SENTENCES[:3]])
-    start = time.perf_counter()
-    df = load_feedback(path)
-    seconds = time.perf_counter() - start
+    df = load_feedback(path)  # its speed: benchmarks/hardening.py
     assert df.shape == (3, n + 4) and df["q19999"].tolist() == ["x"] * 3
-    assert seconds < 30, f"took {seconds:.1f}s"  # measured ~3 s
 
 
 def test_embedding_input_is_truncated_with_a_warning(caplog):
@@ -379,18 +372,15 @@ def test_voc_run_keeps_a_1mb_field_whole_and_embeds_it_cut(tmp_path, monkeypatch
     emb = RecordingEmbedder()
     monkeypatch.setattr(voc.embed, "get_embedder", lambda *a, **k: emb)
     monkeypatch.setattr(voc.sentiment, "get_scorer", lambda *a, **k: FakeScorer())
-    start = time.perf_counter()
     with caplog.at_level(logging.WARNING, logger="voc.embed"):
         result = CliRunner().invoke(main, ["run", str(path), "--out", str(tmp_path / "out"), "--quiet",
                                            "--unit", "record"])
-    seconds = time.perf_counter() - start
     _assert_clean_exit(result, 0)
     records = pd.read_parquet(tmp_path / "out" / "records.parquet")
     mentions = pd.read_parquet(tmp_path / "out" / "mentions.parquet")
     assert records[C.TEXT].iloc[0] == long and long.strip() in mentions[C.TEXT].tolist()
     assert max(map(len, emb.seen)) <= MAX_CHARS
-    assert "Embedding only the first 2000 characters of 1 text(s)" in caplog.text
-    assert seconds < 45, f"took {seconds:.1f}s"  # measured ~6 s
+    assert "Embedding only the first 2000 characters of 1 text(s)" in caplog.text  # speed: benchmarks/hardening.py
 
 
 # ----------------------------------------------------------------------------- whole pipeline

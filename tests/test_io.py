@@ -416,17 +416,14 @@ def test_any_unicode_text_round_trips(tmp_path, fmt, texts):
     assert df[C.HAS_TEXT].tolist() == [t.strip() != "" for t in texts]
 
 
-def test_large_csv_loads_fast(tmp_path):
-    import time
-
+def test_a_100000_row_csv_loads_every_row(tmp_path):
     n = 100_000
     raw = pd.DataFrame({"id": [f"r{i}" for i in range(n)], "text": ["The app crashes on login, again"] * n,
                         "date": ["2026-09-07 10:00"] * n, "nps": np.arange(n) % 11, "ces": np.arange(n) % 7 + 1})
     path = tmp_path / "big.csv"
     raw.to_csv(path, index=False)
-    t0 = time.perf_counter()
-    df = load_feedback(path)
-    assert len(df) == n and time.perf_counter() - t0 < 8
+    df = load_feedback(path)  # its speed: benchmarks/hardening.py
+    assert len(df) == n
 
 
 def test_timezone_aware_dates_become_naive_utc():
