@@ -1,6 +1,8 @@
 """Fine-tune the packaged all-MiniLM-L6-v2 for English 3-class sentiment (models/sentiment-minilm-ft.*).
 
-Reproducible recipe (run from the repository root; about 10 minutes on 2 CPU cores)::
+Reproducible recipe (run from the repository root; about 10 minutes on 2 CPU cores;
+seeded, though float sums on another CPU can make the weights differ in the
+last bits)::
 
     python notebooks/finetune_sentiment.py
 
@@ -11,10 +13,14 @@ Training data: the English rows of ``notebooks/train_sentiment.py``'s
   sentences written by the voc authors (Apache-2.0), each once more wrapped
   in a neutral opener or closer (:func:`train_sentiment.wrapped`, part 0);
 * UCI "Sentiment Labelled Sentences" (CC BY 4.0): the 80% not held out;
-* 600 Banking77 train questions (CC BY 4.0) as neutral examples.
+* 600 Banking77 train questions (CC BY 4.0) as neutral examples;
+* ``models/training/complaint_facts.tsv``: 230 English complaints stated as
+  facts, neutral facts and praise facts, written by the voc authors
+  (Apache-2.0), with their wrapped copies.
 
-The own set ``en-social`` (1,300 sentences) is held out: it picks the
-neutral band and gives the development score in the card. Nothing marked
+The own set ``en-social`` (1,300 sentences) is held out: it fits the softmax
+temperature and the neutral band (:func:`calibrate`) and gives the development
+score in the card. Nothing marked
 "eval only" (airline tweets, SemEval ABSA, JRTE) is read.
 
 Model: the six transformer layers of the base model and a linear layer
