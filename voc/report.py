@@ -29,6 +29,7 @@ from . import columns as C
 from . import trends as T
 from ._atomic import write_text_atomic
 from .errors import ConfigError
+from .script import has_japanese
 
 QUOTE_SEP = " | "
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -494,7 +495,7 @@ def _e(v: Any) -> str:
 
 
 def _lang(text: str) -> str:
-    return "ja" if any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in str(text)) else "en"
+    return "ja" if has_japanese(text) else "en"
 
 
 def _quote_list(quotes: list[str]) -> str:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 from voc import columns as C
 from voc.errors import ConfigError, InputError, ModelError
+from voc.script import JA_CHAR
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -43,10 +44,7 @@ DETECTED = ("en", "ja", "und")
 # Language detection
 # --------------------------------------------------------------------------
 
-_JA_CHARS = re.compile(
-    "[\u3040-\u309f\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"  # kana
-    "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005]"  # kanji, 々
-)
+_JA_CHARS = JA_CHAR  # voc.script: the one definition of Japanese script
 _LATIN = re.compile("[A-Za-z\u00c0-\u024f\uff21-\uff3a\uff41-\uff5a]")
 JA_WEIGHT = 4
 """One Japanese character counts as this many Latin letters (a Japanese

@@ -46,6 +46,7 @@ import pandas as pd
 
 from .columns import SENTIMENT, SENTIMENT_LABEL, SENTIMENT_LABELS, TEXT, VOC_ID
 from .errors import ConfigError, InputError, ModelError
+from .script import has_japanese
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,6 @@ HEAD_EMBEDDERS = ("minilm", "use-multilingual")
 FALLBACK_EMBEDDER = "use-multilingual"
 """Embedder whose head scores texts when the run's embedder has no head."""
 
-_JA_CHARS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 
 
 NEGATIVE_EMOJI = "😡😠🤬😤😞😟😢😭😩😫😒😣😖😓😔🙁☹😕👎💔🤮🤢💢😰😱😨🙄😑💩🖕"
@@ -161,8 +161,8 @@ def _index(texts) -> pd.Index | None:
 
 
 def is_japanese(text: str) -> bool:
-    """Whether a text contains kana or kanji (a cheap language check)."""
-    return bool(_JA_CHARS.search(str(text)))
+    """Whether a text contains kana or kanji (a cheap language check; :func:`voc.script.has_japanese`)."""
+    return has_japanese(text)
 
 
 # --------------------------------------------------------------------------

@@ -37,6 +37,7 @@ import pandas as pd
 from .. import columns as C
 from .._atomic import atomic_path
 from ..errors import ConfigError, InputError
+from ..script import has_japanese
 from .dates import DATE_ORDERS, as_numbers, check_date_format, date_evidence, date_order, parse_dates  # noqa: F401
 from .mapping import AUTO_NAMES, JA_NAMES, MAX_TOUCHPOINTS, as_str, resolve_mapping  # noqa: F401
 from .read import FORMATS, NotStreamable, Raw, iter_raw, looks_like_mojibake, mojibake_warning, read_source  # noqa: F401
@@ -634,12 +635,11 @@ def _scale(name: str, value: Any) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- languages
 
-_KANA_KANJI = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
 
 def _script_language(text: str) -> str:
-    if _KANA_KANJI.search(text):
+    if has_japanese(text):
         return "ja"
     return "en" if _LATIN.search(text) else "und"
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from .. import columns as C
 from ..errors import InputError
+from ..script import JA_CLASS
 
 
 AUTO_NAMES: dict[str, tuple[str, ...]] = {
@@ -40,7 +41,7 @@ _OPTION = {v: f"{'id' if v == C.VOC_ID else v}_col=" for v in C.MAPPABLE}
 
 # --------------------------------------------------------------------------- mapping
 
-_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f"
+_CJK = JA_CLASS  # voc.script: the one definition of Japanese script
 _GENERIC_TAIL = {"name", "names", "label", "labels", "value", "values"}
 """Trailing tokens that do not change what a header is about ("Department Name")."""
 

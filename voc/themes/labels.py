@@ -37,6 +37,8 @@ from typing import Sequence
 
 import numpy as np
 
+from ..script import JA_CHAR
+
 MIN_WORDS, MAX_WORDS = 2, 6
 """An English candidate has 2-6 words."""
 MIN_JA_CHARS, MAX_JA_CHARS = 3, 15
@@ -48,7 +50,7 @@ TOP_PER_THEME = 150
 """Phrase columns kept per theme when a model stores its counts."""
 
 _JA_WORD = re.compile(r"[^\W_]")
-_JA_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3005]")
+_JA_CHAR = JA_CHAR  # voc.script: the one definition of Japanese script
 
 # ----------------------------------------------------------------- English
 _EN_BOUNDARY = frozenset(
