@@ -37,3 +37,23 @@ def test_the_guard_finds_a_private_import(tmp_path):
 def test_no_private_imports_across_modules():
     found = [hit for f in sorted(ROOT.rglob("*.py")) for hit in private_imports(f)]
     assert found == []
+
+
+def test_shared_vocabularies_have_one_definition():
+    """Names that several modules use are one object, defined once (issue 20, item 9)."""
+    import voc.config
+    import voc.rank
+    import voc.report
+    import voc.segment
+    import voc.store
+    import voc.survey
+    import voc.trends
+
+    assert voc.survey.CES_DIRECTIONS is voc.config.CES_DIRECTIONS
+    assert voc.segment.UNITS is voc.config.UNITS
+    assert voc.report.QUOTE_SEP is voc.rank.QUOTE_SEP
+    assert voc.store.TREND_METRICS is voc.trends.TREND_METRICS
+    for name in ("CES_DIRECTIONS", "UNITS", "QUOTE_SEP", "TREND_METRICS"):
+        defining = [p.name for p in ROOT.rglob("*.py")
+                    if any(line.startswith(f"{name} = ") for line in p.read_text(encoding="utf-8").splitlines())]
+        assert len(defining) == 1, (name, defining)

@@ -20,7 +20,9 @@ from typing import Any
 from .errors import ConfigError
 
 UNITS = ("sentence", "record")
+"""What a mention is (``Config.unit``, ``segment(unit=...)``); the one definition."""
 CES_DIRECTIONS = ("higher_is_easier", "lower_is_easier")
+"""How a CES scale reads (``Config.ces_direction``, :func:`voc.survey.ces`); the one definition."""
 
 
 @dataclass(frozen=True)

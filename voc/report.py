@@ -29,9 +29,9 @@ from . import columns as C
 from . import trends as T
 from ._atomic import write_text_atomic
 from .errors import ConfigError
+from .rank import QUOTE_SEP
 from .script import has_japanese
 
-QUOTE_SEP = " | "
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """Content-Security-Policy of the page: no script, no network, inline styles only."""
 MAX_QUOTE = 180

@@ -26,6 +26,7 @@ import unicodedata
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 from voc import columns as C
+from voc.config import UNITS  # one definition, in voc.config
 from voc.errors import ConfigError, InputError, ModelError
 from voc.script import JA_CHAR
 
@@ -34,8 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 logger = logging.getLogger(__name__)
 
-UNITS = ("sentence", "record")
-"""Allowed values of ``segment(unit=...)``."""
 
 DETECTED = ("en", "ja", "und")
 """Values :func:`detect_language` returns."""

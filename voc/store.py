@@ -40,6 +40,7 @@ import pandas as pd
 
 from . import columns as C
 from .errors import ConfigError, StoreError
+from .trends import TREND_METRICS  # metrics of Store.trend and voc.trends.metric_trend: one definition
 from .store_views import StoreViews
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,6 @@ LINEAGE_LEVELS = ("theme", "topic")
 LOCK_SUFFIX = ".lock"
 """The writer lock of store ``PATH`` is the file ``PATH.lock`` (see :meth:`Store.writer_lock`)."""
 
-TREND_METRICS = ("volume", "mentions", "negative_share", "sentiment", "nps", "nps_impact",
-                 "csat", "csat_impact", "ces", "ces_impact")
-"""Metrics of :meth:`Store.trend` (and :func:`voc.trends.metric_trend`)."""
 SCORE_TRENDS = ("nps", "csat", "ces")
 IMPACT_TRENDS = ("nps_impact", "csat_impact", "ces_impact")
 

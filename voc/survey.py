@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .config import CES_DIRECTIONS  # one definition, in voc.config
 from .errors import ConfigError, InputError
 
-CES_DIRECTIONS = ("higher_is_easier", "lower_is_easier")
 NPS_SCALE = (0, 10)
 
 
