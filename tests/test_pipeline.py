@@ -81,10 +81,22 @@ def test_save_and_load_round_trip(result, tmp_path):
     assert all((out / f).exists() for f in OUTPUT_FILES)
     back = Analysis.load(out)
     pd.testing.assert_frame_equal(back.mentions, result.mentions, check_dtype=False)
-    assert back.records[C.VOC_ID].tolist() == result.records[C.VOC_ID].tolist()
+    assert back.records.columns.tolist() == result.records.columns.tolist()
+    for col in result.records.columns:  # every value of every column (lists as lists)
+        got = [list(v) if isinstance(v, (list, np.ndarray)) else v for v in back.records[col]]
+        want = [list(v) if isinstance(v, (list, np.ndarray)) else v for v in result.records[col]]
+        assert pd.Series(got, dtype=object).equals(pd.Series(want, dtype=object)), col
+    for name in ("themes", "topics", "touchpoints", "pain_points"):  # the CSVs read back as written
+        a, b = getattr(back, name), getattr(result, name)
+        assert a.columns.tolist() == b.columns.tolist() and len(a) == len(b), name
+        pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True),
+                                      check_dtype=False, check_exact=False, rtol=1e-9, obj=name)
     assert json.loads((out / "run.json").read_text())["counts"] == result.run["counts"]
-    ids, _ = back.model.assign(np.eye(1, 64, dtype=np.float32))
-    assert len(ids) == 1
+    X = np.random.default_rng(0).normal(size=(20, 64)).astype(np.float32)
+    X /= np.linalg.norm(X, axis=1, keepdims=True)
+    for a, b in zip(back.model.assign(X), result.model.assign(X)):  # the saved model assigns alike
+        np.testing.assert_array_equal(a, b)
+    assert back.model.themes_.equals(result.model.themes_)
 
 
 def test_assign_to_saved_model_keeps_theme_ids(result, sample_df, tmp_path):

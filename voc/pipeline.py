@@ -184,8 +184,17 @@ def _map_text_cells(df: pd.DataFrame, pattern: str, change) -> pd.DataFrame:
 
 
 def _read_safe_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV written through :func:`csv_safe`, as it was before."""
-    return csv_unsafe(pd.read_csv(path, keep_default_na=False, na_values=[""]))
+    """Read a CSV written through :func:`csv_safe`, as it was before.
+
+    An empty cell is missing in a number column and the empty string in a
+    text column (a theme without keywords, the unassigned row's label), as
+    the tables hold them before they are written.
+    """
+    df = csv_unsafe(pd.read_csv(path, keep_default_na=False, na_values=[""]))
+    for col in df.columns:
+        if not pd.api.types.is_numeric_dtype(df[col]) and not pd.api.types.is_bool_dtype(df[col]):
+            df[col] = df[col].where(df[col].notna(), "")
+    return df
 
 
 class _Timer:
