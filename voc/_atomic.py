@@ -1,14 +1,24 @@
-"""Atomic file and folder writes: readers see the old output or the new one."""
+"""Atomic file and folder writes (readers see the old output or the new one), and file checksums."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+
+def file_checksum(path: str | Path) -> str:
+    """SHA-256 of a file's bytes (hex), read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @contextlib.contextmanager

@@ -58,11 +58,11 @@ import pandas as pd
 from . import __version__
 from . import columns as C
 from . import progress as P
-from ._atomic import atomic_dir
+from ._atomic import atomic_dir, file_checksum
 from .config import Config
 from .errors import ConfigError, InputError, ModelError
 from .pipeline import (MODEL_DIR, TOPICS_FILE, Analysis, FrameChecksum, attach_themes, check_model_embedder,
-                       csv_safe, file_checksum, load_args, prepare_records, run_embedder_name, theme_table,
+                       csv_safe, load_args, prepare_records, run_embedder_name, theme_table,
                        topic_table, truncation_warning, versions)
 
 log = logging.getLogger(__name__)

