@@ -95,6 +95,8 @@ def main() -> None:
           f"{len(runs)} runs, {path.stat().st_size / 1e6:.0f} MB "
           f"({path.stat().st_size / 1e6 / (runs['n_mentions'].sum() / 1e6):.0f} MB per million mentions); built in {build:.1f}s "
           f"({build / args.weeks:.2f}s per weekly write)")
+    iso = pd.Timestamp(runs["date_max"].max()).isocalendar()
+    last_week = f"{iso.year}-W{iso.week:02d}"
     queries = {
         "runs()": lambda: store.runs(),
         "themes()": lambda: store.themes(),
@@ -109,15 +111,10 @@ def main() -> None:
         "known_ids(ids)  (2,000 ids of a new dump)": lambda: store.known_ids(
             [f"r{i:08d}" for i in range(per_week * args.weeks - 1000, per_week * args.weeks + 1000)]),
         "records(run=latest)": lambda: store.records(store.latest_run()),
-        # the dashboard's quotes for one theme: its most negative mentions of the latest week
-        # (plain SQL on the store: the Store API has no quotes call yet)
-        "quotes for theme 7 (latest week, 5 most negative)": lambda: store._query(
-            "SELECT voc_id, text, sentiment FROM mentions WHERE theme = 7 AND date >= "
-            "(SELECT max(date_min) FROM runs) AND sentiment_label = 'negative' "
-            "ORDER BY sentiment, voc_id LIMIT 5"),
-        "quotes for theme 7 (all weeks, 5 most negative)": lambda: store._query(
-            "SELECT voc_id, text, sentiment FROM mentions WHERE theme = 7 "
-            "AND sentiment_label = 'negative' ORDER BY sentiment, voc_id LIMIT 5"),
+        # the dashboard's quotes for one theme (Store API, voc.store_views): 5 per language, most negative first
+        "quotes(theme=7)  (all weeks)": lambda: store.quotes(theme=7),
+        "quotes(theme=7, weeks=last)": lambda: store.quotes(theme=7, weeks=last_week),
+        "quotes(theme=7, touchpoint='app')": lambda: store.quotes(theme=7, touchpoint="app"),
     }
     print(f"{'query':45s} median seconds (5 calls)")
     for name, fn in queries.items():
