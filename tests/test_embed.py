@@ -226,6 +226,29 @@ def test_unnormalised_embedder_rows_are_normalised():
     np.testing.assert_allclose(embed_texts(["a"], Raw()), [[0.5, 0.5, 0.5, 0.5]])
 
 
+def test_normalise_rows_scales_in_place_and_keeps_zero_rows():
+    from voc.embed import normalise_rows
+
+    x = np.array([[3.0, 4.0], [0.0, 0.0], [0.0, -2.0]], dtype=np.float32)
+    out = normalise_rows(x)
+    assert out is x
+    np.testing.assert_array_equal(out, np.array([[0.6, 0.8], [0.0, 0.0], [0.0, -1.0]], dtype=np.float32))
+
+
+def test_package_layout_reexports_one_object_per_name():
+    """voc.embed is a package; its backends and cache are the objects of their own modules."""
+    import voc.embed
+    import voc.embed.backends
+    import voc.embed.cache
+
+    assert voc.embed.SentenceTransformerEmbedder is voc.embed.backends.SentenceTransformerEmbedder
+    assert voc.embed.USEEmbedder is voc.embed.backends.USEEmbedder
+    assert voc.embed.EmbeddingCache is voc.embed.cache.EmbeddingCache
+    assert voc.embed.opened_cache is voc.embed.cache.opened_cache
+    assert voc.embed.MINILM_ALIASES is voc.embed.backends.MINILM_ALIASES
+    assert all(hasattr(voc.embed, name) for name in voc.embed.__all__)
+
+
 def test_get_embedder_names():
     assert set(EMBEDDERS) == {"minilm", "use-multilingual"}
     for alias in ("minilm", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):

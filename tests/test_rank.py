@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import time
@@ -499,3 +500,93 @@ def test_theme_rows_of_old_and_new_tables(small):
     assert set(theme_rows(new)["level"]) == {"theme"} and len(theme_rows(new)) < len(new)
     old = new[new["level"] == "theme"].drop(columns=["level", "topic"])
     assert len(theme_rows(old)) == len(old)
+
+
+# --- the helpers voc.rank's modules share (voc.rank.readers, .impact, .quotes) --------------
+
+
+def test_readers_require_columns_and_touchpoint_groups(caplog):
+    from voc.rank.readers import UNKNOWN_TOUCHPOINT, require_columns, touchpoint_groups
+
+    recs = pd.DataFrame({"voc_id": list("abcde"), "touchpoint": ["web", None, "app", "web", "all"]})
+    require_columns(recs, ["voc_id", "touchpoint"], "records")
+    with pytest.raises(InputError, match=r"records table is missing column\(s\) nps, ces\. Got columns: voc_id"):
+        require_columns(recs, ["voc_id", "nps", "ces"], "records")
+    with caplog.at_level(logging.WARNING):
+        groups = touchpoint_groups(recs)
+    assert [(name, idx.tolist()) for name, idx in groups] == [
+        ("all", [0, 1, 2, 3, 4]), ("app", [2]), (UNKNOWN_TOUCHPOINT, [1]), ("web", [0, 3])]
+    assert "literally named 'all'" in caplog.text
+    assert [name for name, _ in touchpoint_groups(recs.drop(columns="touchpoint"))] == ["all"]
+
+
+def test_readers_negative_flags_and_float_column():
+    from voc.rank.readers import float_column, negative_flags
+
+    df = pd.DataFrame({"sentiment_label": ["negative", "positive", None], "sentiment": ["-0.5", "x", None]})
+    np.testing.assert_array_equal(negative_flags(df), [1.0, 0.0, np.nan])
+    np.testing.assert_array_equal(float_column(df, "sentiment"), [-0.5, np.nan, np.nan])
+    assert np.isnan(negative_flags(df.drop(columns="sentiment_label"))).all()
+    assert np.isnan(float_column(df, "nps")).all() and len(float_column(df, "nps")) == 3
+
+
+def test_impact_metric_values_points_and_signs():
+    from voc.rank.impact import metric_values
+
+    recs = pd.DataFrame({"nps": [10, 7, 0, None], "csat": [5, 3, None, 4], "ces": [1, 7, 4, None]})
+    vals = metric_values(recs, Config(ces_direction="lower_is_easier"))
+    assert list(vals) == ["nps", "csat", "ces"]
+    np.testing.assert_array_equal(vals["nps"][0], [100.0, 0.0, -100.0, np.nan])
+    np.testing.assert_array_equal(vals["csat"][0], [100.0, 0.0, np.nan, 100.0])
+    assert vals["ces"][1] == -1.0 and vals["nps"][1] == vals["csat"][1] == 1.0
+    assert np.isnan(metric_values(recs[["ces"]], Config())["nps"][0]).all()
+
+
+def test_impact_estimates_by_hand():
+    from scipy import sparse
+
+    from voc.rank.impact import impact_estimates
+
+    x = np.array([-100.0, -100.0, 100.0, 100.0, np.nan])
+    member = sparse.csr_matrix(np.array([[1, 0, 1], [1, 0, 1], [0, 0, 1], [0, 0, 1], [0, 1, 1]], dtype=float))
+    est = impact_estimates(x, member)
+    # theme 0: with = -100 (2 answers), without = 100 (2), all = 0: impact = 0 - 100
+    assert est["with"][0] == -100.0 and est["without"][0] == 100.0 and est["impact"][0] == -100.0
+    assert est["n_with"].tolist() == [2.0, 0.0, 4.0] and est["n_without"].tolist() == [2.0, 4.0, 0.0]
+    assert 0 < est["p"][0] < 0.05
+    # theme 1: no respondent; theme 2: every respondent: no impact, no p
+    assert np.isnan(est["impact"][1:]).all() and np.isnan(est["p"][1:]).all()
+
+
+def test_bootstrap_impacts_shape_seed_and_shared_resamples():
+    from scipy import sparse
+
+    from voc.rank.impact import bootstrap_impacts, impact_estimates
+
+    rng = np.random.default_rng(0)
+    x = np.where(rng.random(200) < 0.5, -100.0, 100.0)
+    member = sparse.csr_matrix((rng.random((200, 3)) < 0.3).astype(float))
+    a, b = bootstrap_impacts([x, x], member, 500, np.random.default_rng(1))
+    assert a.shape == (500, 3)
+    np.testing.assert_array_equal(a, b)  # both metrics see the same resamples
+    again = bootstrap_impacts([x], member, 500, np.random.default_rng(1))[0]
+    np.testing.assert_array_equal(a, again)
+    est = impact_estimates(x, member)["impact"]
+    assert np.abs(a.mean(axis=0) - est).max() < 3.0  # centred on the point estimate
+    lo, hi = np.quantile(a, [0.025, 0.975], axis=0)
+    assert ((lo <= est) & (est <= hi)).all()
+
+
+def test_quotes_by_unit_is_select_quotes_per_unit():
+    from voc.rank.quotes import QUOTE_SEP, quotes_by_unit
+
+    ments = pd.DataFrame({
+        "_tcol": [0, 0, 0, 1, 1, 2],
+        "text": ["fine", "so  late", "broken | lid", "rude", "rude", "great"],
+        "sentiment": [0.2, -0.9, -0.5, -0.7, -0.8, 0.9],
+        "sentiment_label": ["neutral", "negative", "negative", "negative", "negative", "positive"],
+    })
+    got = quotes_by_unit(ments)
+    assert got == {t: select_quotes(g) for t, g in ments.groupby("_tcol") if select_quotes(g)}
+    assert got[0] == "so late" + QUOTE_SEP + "broken / lid" and got[1] == "rude"
+    assert quotes_by_unit(ments.drop(columns="text")) == {}
