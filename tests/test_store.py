@@ -77,7 +77,7 @@ def test_rewriting_known_records_adds_nothing(tmp_path, weeks):
 
 
 def test_interrupted_write_leaves_store_unchanged(tmp_path, weeks, monkeypatch):
-    import voc.store as S
+    import voc.store.write as S
 
     store = Store(tmp_path / "s.duckdb")
     store.write_run(weeks[0], run_id="w0")
@@ -111,7 +111,8 @@ def test_killed_writer_leaves_store_unchanged(tmp_path, weeks):
     weeks[1].mentions.to_parquet(tmp_path / "m.parquet")
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time, pandas as pd
-        import voc.store as S
+        import voc.store.write as S
+        from voc.store import Store
         real = S._insert_frame
         def slow(con, table, frame):
             real(con, table, frame)
@@ -119,7 +120,7 @@ def test_killed_writer_leaves_store_unchanged(tmp_path, weeks):
                 print("mid-write", flush=True)
                 time.sleep(60)
         S._insert_frame = slow
-        S.Store({str(path)!r}).write_run({{"records": pd.read_parquet({str(tmp_path / "r.parquet")!r}),
+        Store({str(path)!r}).write_run({{"records": pd.read_parquet({str(tmp_path / "r.parquet")!r}),
                                          "mentions": pd.read_parquet({str(tmp_path / "m.parquet")!r})}},
                                         run_id="w1")
     """)], stdout=subprocess.PIPE, text=True)
