@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError, StoreError
+from ..survey import DETRACTOR_UPTO, PROMOTER_FROM, nps_from_counts
 from ..trends import TREND_METRICS  # metrics of Store.trend and voc.trends.metric_trend: one definition
 
 SCORE_TRENDS = ("nps", "csat", "ces")
@@ -76,18 +77,34 @@ class StoreTrends:
         sql, params = trend_sql(metric, theme=theme, touchpoint=touchpoint, freq=freq,
                                 csat_satisfied_from=csat_satisfied_from)
         df = self._query(sql, params)
+        if metric == "nps":
+            df["value"] = _nps_of(df, "")
+        elif metric == "nps_impact":
+            df["value"] = _nps_of(df, "all_") - _nps_of(df, "rest_")
+        df = df[["period", "value", "n"]].copy()
         df["period"] = pd.to_datetime(df["period"])
         df["value"] = df["value"].astype(float)
         df["n"] = df["n"].astype(int)
         return df
 
 
+def _nps_of(df: pd.DataFrame, prefix: str) -> Any:
+    """NPS per row from the counts :func:`trend_sql` selects (NaN where a period has none)."""
+    p, d, scored = (df[f"{prefix}{c}"].astype(float).to_numpy() for c in ("promoters", "detractors", "scored"))
+    return nps_from_counts(p, scored - p - d, d).value
+
+
+def _nps_counts_sql(where: str = "TRUE", prefix: str = "") -> str:
+    """SQL counts of promoters, detractors and scored records of ``r`` (the NPS formula is
+    :func:`voc.survey.nps_from_counts`, applied by :meth:`Store.trend`)."""
+    return (f"count(*) FILTER (WHERE nps >= {PROMOTER_FROM} AND {where}) AS {prefix}promoters, "
+            f"count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO} AND {where}) AS {prefix}detractors, "
+            f"count(*) FILTER (WHERE {where}) AS {prefix}scored")
+
+
 def _score_sql(score: str, where: str = "", *, csat_satisfied_from: float = 4) -> str:
-    """SQL aggregate of a survey metric (NPS points, CSAT %, mean CES) over ``r``."""
+    """SQL aggregate of CSAT (%) or mean CES over ``r``."""
     f = f" FILTER (WHERE {where})" if where else ""
-    if score == "nps":
-        return (f"100.0 * (avg(CASE WHEN nps >= 9 THEN 1 ELSE 0 END){f} "
-                f"- avg(CASE WHEN nps <= 6 THEN 1 ELSE 0 END){f})")
     if score == "csat":
         return f"100.0 * avg(CASE WHEN csat >= {float(csat_satisfied_from)!r} THEN 1.0 ELSE 0.0 END){f}"
     return f"avg(ces){f}"
@@ -95,7 +112,13 @@ def _score_sql(score: str, where: str = "", *, csat_satisfied_from: float = 4) -
 
 def trend_sql(metric: str, *, theme: int | None, touchpoint: str | None,
               freq: str, csat_satisfied_from: float = 4) -> tuple[str, list]:
-    """The SQL of :meth:`Store.trend` (shared with the benchmark)."""
+    """The SQL of :meth:`Store.trend` (shared with the benchmark): period, value, n per period.
+
+    For ``nps`` and ``nps_impact`` DuckDB only counts: the value column is
+    NULL and the rows carry ``promoters``, ``detractors``, ``scored``
+    (``nps_impact``: with prefixes ``all_`` and ``rest_``, the records
+    without the theme), from which :meth:`Store.trend` computes the NPS.
+    """
     _check_trend_args(metric, theme, freq)
     unit = FREQS[freq]
     tp = "AND touchpoint = ?" if touchpoint is not None else ""
@@ -108,6 +131,12 @@ def trend_sql(metric: str, *, theme: int | None, touchpoint: str | None,
     t = {"csat_satisfied_from": csat_satisfied_from}
     if metric == "volume":
         agg = f"SELECT period, count(*) FILTER (WHERE {has}) AS value, count(*) AS n FROM r GROUP BY period"
+    elif metric == "nps":
+        agg = (f"SELECT period, {_nps_counts_sql()}, count(*) AS n FROM r "
+               f"WHERE nps IS NOT NULL AND {has} GROUP BY period")
+    elif metric == "nps_impact":
+        agg = (f"SELECT period, {_nps_counts_sql(prefix='all_')}, {_nps_counts_sql(f'NOT {has}', 'rest_')}, "
+               f"count(*) FILTER (WHERE {has}) AS n FROM r WHERE nps IS NOT NULL GROUP BY period")
     elif metric in SCORE_TRENDS:
         agg = (f"SELECT period, {_score_sql(score, **t)} AS value, count(*) AS n FROM r "
                f"WHERE {score} IS NOT NULL AND {has} GROUP BY period")
@@ -130,8 +159,11 @@ def trend_sql(metric: str, *, theme: int | None, touchpoint: str | None,
                f"FROM mentions WHERE date IS NOT NULL {tp} {theme_filter} GROUP BY 1")
         params = params * 2
     fill = "0" if metric == "mentions" else "NULL"
-    sql = (f"{base}, a AS ({agg}) SELECT p.period, coalesce(a.value, {fill}) AS value, "
-           "coalesce(a.n, 0) AS n FROM p LEFT JOIN a USING (period) ORDER BY p.period")
+    value = "NULL" if score == "nps" else f"coalesce(a.value, {fill})"
+    counts = "".join(f", a.{pre}{c}" for pre in {"nps": ("",), "nps_impact": ("all_", "rest_")}.get(metric, ())
+                     for c in ("promoters", "detractors", "scored"))
+    sql = (f"{base}, a AS ({agg}) SELECT p.period, {value} AS value, "
+           f"coalesce(a.n, 0) AS n{counts} FROM p LEFT JOIN a USING (period) ORDER BY p.period")
     return sql, params
 
 

@@ -37,6 +37,7 @@ import pandas as pd
 
 from .. import columns as C
 from ..errors import ConfigError
+from ..survey import DETRACTOR_UPTO, PROMOTER_FROM, nps_from_counts
 
 FILTERS = ("weeks", "touchpoint", "channel", "language", "sentiment")
 """Keyword filters every dashboard read accepts."""
@@ -89,30 +90,25 @@ def filter_sql(*, weeks: Any = None, touchpoint: str | None = None, channel: str
     return sql, params
 
 
-def _nps_var(p: Any, d: Any, n: Any) -> Any:
-    """Variance of an NPS in points from promoter and detractor counts."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        pp, pd_ = p / n, d / n
-        return 1e4 * np.maximum(pp + pd_ - (pp - pd_) ** 2, 0) / n
+def _nps(p: Any, d: Any, n: Any) -> Any:
+    """:func:`voc.survey.nps_from_counts` from promoter, detractor and respondent counts (SQL's)."""
+    p, d, n = (np.asarray(x, dtype=float) for x in (p, d, n))
+    return nps_from_counts(p, n - p - d, d)
 
 
 def _impact(P, D, N, p, d, n, z):
     """Complaint impact ``NPS(all) - NPS(rest)`` with its normal interval, from counts.
 
     ``impact = w * (NPS(complaint) - NPS(rest))`` with ``w = n / N``; its
-    variance ``w**2 * (var(complaint) + var(rest))``.
+    variance ``w**2 * (var(complaint) + var(rest))``, the variances those of
+    :func:`voc.survey.nps_from_counts`.
     """
     P, D, N, p, d, n = (np.asarray(x, dtype=float) for x in (P, D, N, p, d, n))
+    rest = _nps(P - p, D - d, N - n)
+    value = np.where((n > 0) & (N - n > 0), _nps(P, D, N).value - rest.value, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        nps_all = 100 * (P - D) / N
-        rest = N - n
-        nps_rest = 100 * ((P - p) - (D - d)) / rest
-        nps_c = 100 * (p - d) / n
-        value = np.where(n > 0, nps_all - nps_rest, np.nan)
         w = n / N
-        half = z * np.sqrt(w ** 2 * (_nps_var(p, d, n) + _nps_var(P - p, D - d, rest)))
-    value = np.where(rest > 0, value, np.nan)
-    del nps_c
+        half = z * np.sqrt(w ** 2 * (_nps(p, d, n).variance + rest.variance))
     return value, value - half, value + half
 
 
@@ -136,8 +132,8 @@ class StoreViews:
         The copy is a new file each call (``<name>.<random>.snapshot``); the
         snapshot keeps one connection open and remembers its answers.
         """
-        from .snapshot import SnapshotStore
         from .core import Store
+        from .snapshot import SnapshotStore
 
         src = Store(self.path, timeout=self.timeout if timeout is None else timeout)
         folder = Path(folder)
@@ -283,11 +279,12 @@ class StoreViews:
           g AS (SELECT {gk}, item, sum(m) AS mentions, count(*) AS records, sum(neg) AS negative_mentions,
                        count(*) FILTER (WHERE neg > 0) AS complaint_records,
                        count(nps) FILTER (WHERE neg > 0) AS n,
-                       count(*) FILTER (WHERE neg > 0 AND nps >= 9) AS p,
-                       count(*) FILTER (WHERE neg > 0 AND nps <= 6) AS d
+                       count(*) FILTER (WHERE neg > 0 AND nps >= {PROMOTER_FROM}) AS p,
+                       count(*) FILTER (WHERE neg > 0 AND nps <= {DETRACTOR_UPTO}) AS d
                 FROM j GROUP BY {sets}),
           t AS (SELECT {gk}, count(*) AS base_records, count(nps) AS tot_n,
-                       count(*) FILTER (WHERE nps >= 9) AS tot_p, count(*) FILTER (WHERE nps <= 6) AS tot_d
+                       count(*) FILTER (WHERE nps >= {PROMOTER_FROM}) AS tot_p,
+                       count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO}) AS tot_d
                 FROM fr GROUP BY {tsets})
           SELECT g.*, t.base_records, t.tot_n, t.tot_p, t.tot_d FROM g LEFT JOIN t
           ON {' AND '.join(f'g.{k} IS NOT DISTINCT FROM t.{k}' for k in keys)}"""
@@ -431,10 +428,11 @@ class StoreViews:
                  FROM fm WHERE theme IS NOT NULL AND theme >= 0 GROUP BY voc_id, theme),
           j AS (SELECT ri.*, fr.period, fr.nps FROM ri JOIN fr USING (voc_id) WHERE fr.period IS NOT NULL),
           g AS (SELECT period, theme, count(*) AS volume, sum(m) AS mentions, sum(neg) AS negative_mentions,
-                       count(nps) AS n, count(*) FILTER (WHERE nps >= 9) AS p,
-                       count(*) FILTER (WHERE nps <= 6) AS d FROM j GROUP BY period, theme),
+                       count(nps) AS n, count(*) FILTER (WHERE nps >= {PROMOTER_FROM}) AS p,
+                       count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO}) AS d FROM j GROUP BY period, theme),
           t AS (SELECT period, count(*) AS period_records, count(nps) AS tot_n,
-                       count(*) FILTER (WHERE nps >= 9) AS tot_p, count(*) FILTER (WHERE nps <= 6) AS tot_d
+                       count(*) FILTER (WHERE nps >= {PROMOTER_FROM}) AS tot_p,
+                       count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO}) AS tot_d
                 FROM fr WHERE period IS NOT NULL GROUP BY period),
           th AS (SELECT DISTINCT theme FROM g)
           SELECT t.*, th.theme, coalesce(g.volume, 0) AS volume, coalesce(g.mentions, 0) AS mentions,
@@ -444,10 +442,8 @@ class StoreViews:
           ORDER BY th.theme, t.period"""
         df = self._query(sql, params)  # type: ignore[attr-defined]
         df["period"] = pd.to_datetime(df["period"])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            nps_all = np.where(df["tot_n"] > 0, 100 * (df["tot_p"] - df["tot_d"]) / df["tot_n"], np.nan)
-            rest = df["tot_n"] - df["n"]
-            nps_rest = np.where(rest > 0, 100 * ((df["tot_p"] - df["p"]) - (df["tot_d"] - df["d"])) / rest, np.nan)
+        nps_all = _nps(df["tot_p"], df["tot_d"], df["tot_n"]).value
+        nps_rest = _nps(df["tot_p"] - df["p"], df["tot_d"] - df["d"], df["tot_n"] - df["n"]).value
         df["nps_impact"] = nps_all - nps_rest
         df["negative_share"] = df["negative_mentions"] / df["mentions"].where(df["mentions"] > 0)
         for c in ("volume", "mentions", "negative_mentions", "period_records"):
