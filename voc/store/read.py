@@ -1,5 +1,4 @@
-"""Reading the stored runs: run metadata, the per-run tables, records and mentions, lineage,
-taxonomy versions and coverage, and the saved theme model."""
+"""Reading the stored runs: metadata, per-run tables, records, mentions, lineage, taxonomy, model."""
 
 from __future__ import annotations
 

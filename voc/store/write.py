@@ -1,5 +1,8 @@
-"""Writing runs into the store: one transaction per run, records deduplicated by ``voc_id``,
-lineage events, model files, and new columns added on first sight."""
+"""Writing the store: each run in one transaction, lineage events, deleting a run.
+
+Records whose ``voc_id`` is stored already are skipped, the theme model is
+stored as files, and a column the schema does not know yet is added on
+first sight."""
 
 from __future__ import annotations
 
