@@ -4,7 +4,7 @@ Builds the synthetic store of ``benchmarks/store.py`` (52 weekly runs, ~400k
 records, ~1M mentions, 40 themes, 8 touchpoints; or reuses ``--store PATH``),
 then times
 
-1. every Store read the dashboard's views make (:mod:`voc.store_views`),
+1. every Store read the dashboard's views make (:mod:`voc.store.views`),
    unfiltered and with filters, median of ``--repeat`` calls on a plain
    :class:`voc.Store` (a cold DuckDB connection per call: the slowest case;
    the dashboard's snapshot keeps one connection and remembers answers);

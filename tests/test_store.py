@@ -77,7 +77,7 @@ def test_rewriting_known_records_adds_nothing(tmp_path, weeks):
 
 
 def test_interrupted_write_leaves_store_unchanged(tmp_path, weeks, monkeypatch):
-    import voc.store as S
+    import voc.store.write as S
 
     store = Store(tmp_path / "s.duckdb")
     store.write_run(weeks[0], run_id="w0")
@@ -111,7 +111,8 @@ def test_killed_writer_leaves_store_unchanged(tmp_path, weeks):
     weeks[1].mentions.to_parquet(tmp_path / "m.parquet")
     child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time, pandas as pd
-        import voc.store as S
+        import voc.store.write as S
+        from voc.store import Store
         real = S._insert_frame
         def slow(con, table, frame):
             real(con, table, frame)
@@ -119,7 +120,7 @@ def test_killed_writer_leaves_store_unchanged(tmp_path, weeks):
                 print("mid-write", flush=True)
                 time.sleep(60)
         S._insert_frame = slow
-        S.Store({str(path)!r}).write_run({{"records": pd.read_parquet({str(tmp_path / "r.parquet")!r}),
+        Store({str(path)!r}).write_run({{"records": pd.read_parquet({str(tmp_path / "r.parquet")!r}),
                                          "mentions": pd.read_parquet({str(tmp_path / "m.parquet")!r})}},
                                         run_id="w1")
     """)], stdout=subprocess.PIPE, text=True)
@@ -486,3 +487,42 @@ def test_two_concurrent_weekly_runs_never_give_a_theme_id_two_meanings(tmp_path,
         own = {int(t) for t in out.split()}
         new_theme = got[got >= k]
         assert len(new_theme) and new_theme.isin(own).all(), (topic, got.value_counts())
+
+
+def test_schema_creation_is_idempotent_and_migrates_an_old_store(tmp_path, weeks):
+    """voc.store.schema.create_schema only adds: an older store file (lineage without its
+    ``level`` column, written before topics) keeps its rows and takes new runs."""
+    import duckdb
+
+    from voc.store.schema import BASE_COLUMNS, BASE_SCHEMA, SCHEMA_VERSION, TABLES, create_schema
+
+    assert set(BASE_SCHEMA) == set(TABLES) and {"run_id", "voc_id", "nps", "themes"} <= BASE_COLUMNS
+    path = tmp_path / "old.duckdb"
+    store = Store(path)
+    store.write_run(weeks[0], run_id="w0", lineage=[{"theme": 1, "event": "new"}])
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("ALTER TABLE lineage DROP COLUMN level")      # as a store written before topics
+        create_schema(con)
+        create_schema(con)                                        # twice: nothing changes
+        assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() == [
+            (str(SCHEMA_VERSION),)]
+        assert con.execute("SELECT count(*) FROM records").fetchone()[0] == len(weeks[0].records)
+        con.execute("ALTER TABLE lineage DROP COLUMN level")
+    finally:
+        con.close()
+    assert store.lineage()["level"].tolist() == ["theme"]           # read before any migration
+    store.write_run(weeks[1], run_id="w1", lineage=[{"theme": 3, "event": "moved", "level": "topic"}])
+    lineage = store.lineage()
+    assert lineage["run_id"].tolist() == ["w0", "w1"] and lineage["level"].tolist() == ["theme", "topic"]
+    assert store.runs()["run_id"].tolist() == ["w0", "w1"]
+
+
+def test_write_run_reads_a_mapping_and_an_object_alike(tmp_path, weeks):
+    """write_run and write_run_chunks share one accessor: keys of a mapping, attributes of an object."""
+    a, b = Store(tmp_path / "a.duckdb"), Store(tmp_path / "b.duckdb")
+    a.write_run(weeks[0], run_id="w0")
+    b.write_run(dict(vars(weeks[0])), run_id="w0")
+    for read in ("records", "mentions", "themes", "touchpoints", "pain_points"):
+        pd.testing.assert_frame_equal(getattr(a, read)(), getattr(b, read)())
+    assert a.run_info("w0") == b.run_info("w0")

@@ -7,7 +7,7 @@ import pytest
 
 import voc.embed
 import voc.sentiment
-import voc.store as S
+import voc.store.write as S
 from voc.config import Config
 from voc.pipeline import run_store
 from voc.store import Store

@@ -188,3 +188,69 @@ def test_nps_bounded_and_ci_contains_value(scores, confidence):
 def test_csat_bounded_and_ci_contains_value(scores):
     m = csat(scores)
     assert 0 <= m.ci_low <= m.value <= m.ci_high <= 100
+
+
+# --- NPS from counts: the one NPS formula (issue 20, item 9) ------------------------------------
+
+
+def test_nps_from_counts_known_counts():
+    from voc.survey import NpsEstimate, nps_from_counts
+
+    est = nps_from_counts(5, 3, 2)                       # n = 10, pP = .5, pD = .2
+    assert isinstance(est, NpsEstimate) and est.n == 10
+    assert est.value == pytest.approx(30.0)
+    assert est.variance == pytest.approx(1e4 * (0.5 + 0.2 - 0.3 ** 2) / 10)   # 610
+    half = 1.959963984540054 * math.sqrt(est.variance)
+    assert (est.ci_low, est.ci_high) == pytest.approx((30 - half, 30 + half))
+    assert nps_from_counts(5, 3, 2, confidence=0.8).ci_high < est.ci_high
+
+
+def test_nps_from_counts_edge_cases():
+    from voc.survey import nps_from_counts
+
+    empty = nps_from_counts(0, 0, 0)                     # zero respondents: NaN, no warning, no error
+    assert empty.n == 0 and all(math.isnan(v) for v in (empty.value, empty.variance, empty.ci_low, empty.ci_high))
+    top = nps_from_counts(7, 0, 0)                       # all promoters: 100, no spread
+    assert (top.value, top.variance, top.ci_low, top.ci_high) == (100.0, 0.0, 100.0, 100.0)
+    bottom = nps_from_counts(0, 0, 4)
+    assert (bottom.value, bottom.ci_low, bottom.ci_high) == (-100.0, -100.0, -100.0)
+    wide = nps_from_counts(1, 0, 1)                      # the interval is clipped to [-100, 100]
+    assert wide.value == 0.0 and (wide.ci_low, wide.ci_high) == (-100.0, 100.0)
+    with pytest.raises(InputError, match=r"NPS counts must be non-negative\. Got promoters=-1"):
+        nps_from_counts(-1, 2, 3)
+
+
+def test_nps_from_counts_is_vectorised():
+    from voc.survey import nps_from_counts
+
+    est = nps_from_counts(np.array([5, 0, 7, np.nan]), np.array([3, 0, 0, 1]), np.array([2, 0, 0, 1]))
+    np.testing.assert_allclose(est.value, [30.0, np.nan, 100.0, np.nan])
+    np.testing.assert_allclose(est.n, [10, 0, 7, np.nan])
+    for i in (0, 2):
+        one = nps_from_counts(*(int(c[i]) for c in ([5, 0, 7], [3, 0, 0], [2, 0, 0])))
+        assert (est.value[i], est.variance[i], est.ci_low[i], est.ci_high[i]) == one[:4]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.integers(0, 10), st.none()), min_size=1, max_size=80),
+       st.sampled_from([0.8, 0.9, 0.95, 0.99]))
+def test_nps_is_nps_from_counts_of_nps_counts(scores, confidence):
+    """The per-record path is the counts path: same numbers to the last bit."""
+    from voc.survey import nps_counts, nps_from_counts
+
+    m = nps(scores, confidence=confidence)
+    p, pa, d = nps_counts(scores)
+    assert p + pa + d == m.n
+    if m.n:
+        est = nps_from_counts(p, pa, d, confidence=confidence)
+        assert (m.value, m.ci_low, m.ci_high) == (est.value, est.ci_low, est.ci_high)
+        assert m.extra == {"promoters": p / m.n, "detractors": d / m.n}
+
+
+def test_nps_counts_validates_as_nps():
+    from voc.survey import nps_counts
+
+    assert nps_counts([10, 9, 8, 7, 6, 0, None, np.nan]) == (2, 2, 2)
+    assert nps_counts([]) == (0, 0, 0)
+    with pytest.raises(InputError, match=r"NPS scores must be integers from 0 to 10\. Got invalid value\(s\): 11"):
+        nps_counts([10, 11])

@@ -146,3 +146,35 @@ def test_errors(frames):
         T.metric_trend(records, mentions, "vol")
     with pytest.raises(InputError, match=r"Trends need a 'date' column in the records; map one with --date-col\."):
         T.theme_trends(records.drop(columns=["date"]), mentions)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (11, r"NPS scores must be integers from 0 to 10\. Got invalid value\(s\): 11\."),
+    (7.5, r"NPS scores must be integers from 0 to 10\. Got invalid value\(s\): 7\.5\."),
+    ("ten", r"NPS scores must be numbers\. Got invalid value\(s\): 'ten'\."),
+])
+def test_trends_reject_a_bad_nps_score_as_survey_does(bad, message):
+    """Trends validate NPS answers as voc.nps does (issue 20, item 9): no silent coercion."""
+    from voc import survey
+
+    records, mentions = _tiny()
+    records = records.assign(nps=pd.Series([0, 10, bad, 3, 9], dtype=object))
+    with pytest.raises(InputError, match=message):
+        survey.nps(records["nps"])
+    with pytest.raises(InputError, match=message):
+        T.theme_trends(records, mentions)
+    with pytest.raises(InputError, match=message):
+        T.touchpoint_trends(records)
+    for metric in ("nps", "nps_impact"):
+        with pytest.raises(InputError, match=message):
+            T.metric_trend(records, mentions, metric, theme=7)
+
+
+def test_trends_reject_a_non_number_csat_or_ces():
+    records, mentions = _tiny()
+    for col, name in (("csat", "CSAT"), ("ces", "CES")):
+        bad = records.assign(**{col: pd.Series([5, 4, "n/a", 1, 2], dtype=object)})
+        with pytest.raises(InputError, match=rf"{name} scores must be numbers\. Got invalid value\(s\): 'n/a'\."):
+            T.touchpoint_trends(bad)
+        with pytest.raises(InputError, match=rf"{name} scores must be numbers"):
+            T.metric_trend(bad, mentions, col)

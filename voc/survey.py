@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from statistics import NormalDist
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -99,14 +99,90 @@ def nps(scores: Any, *, confidence: float = 0.95, min_n: int = 30) -> Metric:
     n = x.size
     if n == 0:
         return _empty("nps", confidence)
-    p_p = float(np.mean(x >= 9))
-    p_d = float(np.mean(x <= 6))
-    value = 100.0 * (p_p - p_d)
-    var = max(p_p + p_d - (p_p - p_d) ** 2, 0.0) / n
-    half = _z(confidence) * 100.0 * math.sqrt(var)
-    lo, hi = max(value - half, -100.0), min(value + half, 100.0)
-    return Metric("nps", value, n, lo, hi, n >= min_n, confidence,
-                  {"promoters": p_p, "detractors": p_d})
+    promoters, passives, detractors = nps_counts(x)
+    est = nps_from_counts(promoters, passives, detractors, confidence=confidence)
+    return Metric("nps", est.value, n, est.ci_low, est.ci_high, n >= min_n, confidence,
+                  {"promoters": promoters / n, "detractors": detractors / n})
+
+
+PROMOTER_FROM = 9
+"""NPS answers from this one up (9-10) are promoters."""
+
+DETRACTOR_UPTO = 6
+"""NPS answers up to this one (0-6) are detractors; 7-8 are passives."""
+
+
+class NpsEstimate(NamedTuple):
+    """An NPS from answer counts (floats, or arrays of them when the counts are arrays).
+
+    ``value`` in points [-100, 100]; ``variance`` of that estimate in points
+    squared; ``ci_low``, ``ci_high`` its normal-approximation interval clipped
+    to [-100, 100]; ``n`` the respondents. NaN where ``n == 0``.
+    """
+
+    value: Any
+    variance: Any
+    ci_low: Any
+    ci_high: Any
+    n: Any
+
+
+def nps_counts(scores: Any) -> tuple[int, int, int]:
+    """Promoters, passives and detractors among ``scores`` (validated as :func:`nps`; missing answers ignored).
+
+    Examples
+    --------
+    >>> nps_counts([10, 9, 8, 6, None])
+    (2, 1, 1)
+    """
+    x = _clean(scores, "NPS", NPS_SCALE, integer=True)
+    promoters, detractors = int(np.sum(x >= PROMOTER_FROM)), int(np.sum(x <= DETRACTOR_UPTO))
+    return promoters, int(x.size) - promoters - detractors, detractors
+
+
+def nps_from_counts(promoters: Any, passives: Any, detractors: Any, *, confidence: float = 0.95) -> NpsEstimate:
+    """NPS, its variance and its interval from answer counts: the one NPS formula of voc.
+
+    With ``n = promoters + passives + detractors``, ``pP = promoters / n``
+    and ``pD = detractors / n``: ``value = 100 * (pP - pD)``,
+    ``variance = 100**2 * (pP + pD - (pP - pD)**2) / n`` (the variance of the
+    mean of per-answer points +100 / 0 / -100) and ``value +- z * sqrt(variance)``
+    clipped to [-100, 100]. Vectorised: counts may be scalars or arrays
+    (of one shape, or broadcastable); a NaN count gives NaN. :func:`nps`,
+    :mod:`voc.trends` and the store's SQL reads (which count in DuckDB) all
+    end here.
+
+    Raises
+    ------
+    InputError
+        If a count is negative.
+
+    Examples
+    --------
+    >>> nps_from_counts(2, 1, 1).value
+    25.0
+    >>> nps_from_counts([3, 0], [0, 0], [0, 0]).value.tolist()
+    [100.0, nan]
+    """
+    _check_level(confidence, 0)
+    p, pa, d = (np.asarray(c, dtype=float) for c in (promoters, passives, detractors))
+    if (p < 0).any() or (pa < 0).any() or (d < 0).any():
+        raise InputError(
+            f"NPS counts must be non-negative. Got promoters={promoters!r}, passives={passives!r}, "
+            f"detractors={detractors!r}."
+        )
+    n = p + pa + d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p_p, p_d = p / n, d / n
+        value = np.where(n > 0, 100.0 * (p_p - p_d), np.nan)
+        # float_power is libm's pow, as ``x ** 2`` on a Python float: results stay bit-identical
+        spread = np.where(n > 0, np.maximum(p_p + p_d - np.float_power(p_p - p_d, 2), 0.0) / n, np.nan)
+        half = _z(confidence) * 100.0 * np.sqrt(spread)
+    lo, hi = np.maximum(value - half, -100.0), np.minimum(value + half, 100.0)
+    out = (value, 1e4 * spread, lo, hi, n)
+    if all(np.ndim(c) == 0 for c in (promoters, passives, detractors)):
+        return NpsEstimate(*(float(v) for v in out))
+    return NpsEstimate(*out)
 
 
 def csat(
@@ -264,7 +340,8 @@ def nps_points(scores: Any) -> np.ndarray:
     """
     x = as_float(scores, "NPS")
     validate_scores(x, "NPS", NPS_SCALE, integer=True)
-    return np.where(np.isnan(x), np.nan, np.where(x >= 9, 100.0, np.where(x <= 6, -100.0, 0.0)))
+    return np.where(np.isnan(x), np.nan,
+                    np.where(x >= PROMOTER_FROM, 100.0, np.where(x <= DETRACTOR_UPTO, -100.0, 0.0)))
 
 
 # --- helpers --------------------------------------------------------------------------------

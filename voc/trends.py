@@ -37,11 +37,13 @@ Spikes (:func:`detect_spikes`)
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import columns as C
+from . import survey
 from .errors import ConfigError, InputError
 
 FREQS = ("D", "W", "M")
@@ -94,11 +96,35 @@ def _dated(records: pd.DataFrame, *, freq: str, touchpoint: str | None = None) -
     return r
 
 
+def _scored(values: pd.Series, score: str) -> np.ndarray:
+    """Answers of a survey score as floats (NaN for missing), checked as :mod:`voc.survey` does:
+    a non-number raises InputError, and so does an NPS answer that is not an integer 0-10."""
+    x = survey.as_float(values, score.upper())
+    if score == C.NPS:
+        survey.validate_scores(x, "NPS", survey.NPS_SCALE, integer=True)
+    return x
+
+
+def _scores(values: pd.Series, score: str) -> pd.Series:
+    """:func:`_scored` without the missing answers."""
+    x = _scored(values, score)
+    return pd.Series(x[~np.isnan(x)])
+
+
 def _nps(scores: pd.Series) -> float:
-    s = pd.to_numeric(scores, errors="coerce").astype(float).dropna()
-    if not len(s):
-        return float("nan")
-    return 100.0 * (float((s >= 9).mean()) - float((s <= 6).mean()))
+    return float(survey.nps_from_counts(*survey.nps_counts(scores)).value)
+
+
+def _nps_classes(scores: pd.Series) -> dict[str, np.ndarray]:
+    """Per answer: scored (``_n``), promoter (``_p``) and detractor (``_d``) as 0/1, validated as :func:`voc.nps`."""
+    points = survey.nps_points(scores)
+    return {"_n": (~np.isnan(points)).astype(int), "_p": (points > 0).astype(int), "_d": (points < 0).astype(int)}
+
+
+def _nps_of(p: Any, d: Any, n: Any) -> np.ndarray:
+    """NPS from promoter, detractor and respondent counts (NaN without respondents)."""
+    p, d, n = (np.asarray(v, dtype=float) for v in (p, d, n))
+    return survey.nps_from_counts(p, n - p - d, d).value
 
 
 def _theme_mentions(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
@@ -129,9 +155,11 @@ def metric_trend(
         raise ConfigError(f"Trend metric '{metric}' needs a theme: pass theme=<id>.")
     r = _dated(records, freq=freq, touchpoint=touchpoint)
     score = metric.removesuffix("_impact")
+    if score in C.SCORES and score in r:  # every answer checked once, as voc.survey does
+        r[score] = _scored(r[score], score)
 
     def value_of(s: pd.Series) -> float:
-        s = pd.to_numeric(s, errors="coerce").astype(float).dropna()
+        s = s.dropna()
         if not len(s):
             return np.nan
         if score == "nps":
@@ -209,16 +237,14 @@ def theme_trends(
     rg = rec.groupby(keys + [C.THEME])
     out["volume"] = rg.size()
     if has_nps:
-        nps = pd.to_numeric(rec[C.NPS], errors="coerce").astype(float)
-        rec = rec.assign(_n=nps.notna().astype(int), _p=(nps >= 9).astype(int), _d=(nps <= 6).astype(int))
+        rec = rec.assign(**_nps_classes(rec[C.NPS]))
         rg = rec.groupby(keys + [C.THEME])
         out[["_n", "_p", "_d"]] = rg[["_n", "_p", "_d"]].sum()
     # full grid: every theme in every period (of its touchpoint)
     tot = r.groupby(keys)
     totals = pd.DataFrame({"period_records": tot.size()})
     if has_nps:
-        nps = pd.to_numeric(r[C.NPS], errors="coerce").astype(float)
-        r2 = r.assign(_n=nps.notna().astype(int), _p=(nps >= 9).astype(int), _d=(nps <= 6).astype(int))
+        r2 = r.assign(**_nps_classes(r[C.NPS]))
         totals[["_N", "_P", "_D"]] = r2.groupby(keys)[["_n", "_p", "_d"]].sum().to_numpy()
     themes = sorted(int(t) for t in m[C.THEME].unique())
     grid = totals.reset_index().merge(pd.DataFrame({C.THEME: themes}), how="cross")
@@ -230,12 +256,9 @@ def theme_trends(
     if has_nps:
         for col in ("_n", "_p", "_d"):
             out[col] = out[col].fillna(0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out["nps"] = np.where(out["_n"] > 0, 100 * (out["_p"] - out["_d"]) / out["_n"], np.nan)
-            nps_all = np.where(out["_N"] > 0, 100 * (out["_P"] - out["_D"]) / out["_N"], np.nan)
-            rest_n = out["_N"] - out["_n"]
-            nps_rest = np.where(rest_n > 0, 100 * ((out["_P"] - out["_p"]) - (out["_D"] - out["_d"]))
-                                / rest_n, np.nan)
+        out["nps"] = _nps_of(out["_p"], out["_d"], out["_n"])
+        nps_all = _nps_of(out["_P"], out["_D"], out["_N"])
+        nps_rest = _nps_of(out["_P"] - out["_p"], out["_D"] - out["_d"], out["_N"] - out["_n"])
         out["nps_impact"] = nps_all - nps_rest
         out["nps_n"] = out["_n"].astype(int)
     else:
@@ -283,14 +306,14 @@ def touchpoint_trends(
 def _score_kpis(g: pd.DataFrame, *, csat_satisfied_from: float) -> dict:
     row: dict = {}
     if C.NPS in g:
-        s = pd.to_numeric(g[C.NPS], errors="coerce").astype(float).dropna()
+        s = _scores(g[C.NPS], C.NPS)
         row["nps"], row["nps_n"] = (_nps(s) if len(s) else np.nan), len(s)
     if C.CSAT in g:
-        s = pd.to_numeric(g[C.CSAT], errors="coerce").astype(float).dropna()
+        s = _scores(g[C.CSAT], C.CSAT)
         row["csat"] = 100.0 * float((s >= csat_satisfied_from).mean()) if len(s) else np.nan
         row["csat_n"] = len(s)
     if C.CES in g:
-        s = pd.to_numeric(g[C.CES], errors="coerce").astype(float).dropna()
+        s = _scores(g[C.CES], C.CES)
         row["ces"], row["ces_n"] = (float(s.mean()) if len(s) else np.nan), len(s)
     if C.SENTIMENT in g:
         s = pd.to_numeric(g[C.SENTIMENT], errors="coerce").astype(float).dropna()

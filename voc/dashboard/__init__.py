@@ -4,7 +4,7 @@ Built with Dash (``pip install "voc[dashboard]"``), served from this machine
 only: Dash serves its scripts from the installed Python packages, the page
 uses system fonts, and a Content-Security-Policy forbids any other origin.
 It reads only through :class:`voc.Store` (the filter-aware reads of
-:mod:`voc.store_views`), from a snapshot copy of the store taken under
+:mod:`voc.store.views`), from a snapshot copy of the store taken under
 DuckDB's read lock and refreshed in the background, so it never writes the
 store and keeps answering (with the last complete run) while a weekly run
 writes. Customer text reaches the page only as React text nodes (escaped).
