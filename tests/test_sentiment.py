@@ -351,7 +351,7 @@ def test_neutral_wrappers_rarely_change_the_label(scorer_name, request):
 
 @pytest.mark.slow
 def test_head_reuses_embeddings_without_embedding_again(use_scorer, monkeypatch):
-    import voc.sentiment as sentiment
+    import voc.sentiment.scorers as sentiment  # where the head scorer embeds
 
     texts = ["Great service!", "アプリがすぐに落ちて、全然使えません。"]
     E = sentiment._embed(texts, "use-multilingual")
