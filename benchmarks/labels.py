@@ -37,10 +37,10 @@ def _lemmas(texts: list[str], ja: bool) -> list[list[str]]:
     from voc import segment as S
 
     if ja:
-        return [[t.lemma_ for t in doc] for doc in S._ja_nlp().pipe(texts)]
-    table = S._en_lemma_table()
+        return [[t.lemma_ for t in doc] for doc in S.ja.nlp().pipe(texts)]
+    table = S.en.lemma_table()
     return [[(table.get(t.lower_, t.lower_) if table is not None else t.lower_).lower() for t in doc]
-            for doc in S._en_nlp().pipe(texts)]
+            for doc in S.en.nlp().pipe(texts)]
 
 
 def _contains(seq: list[str], sub: list[str]) -> bool:

@@ -188,16 +188,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from voc.sentiment import EmbeddingHeadScorer, EncoderScorer, VaderScorer
 
-    try:
-        from voc.embed import get_embedder
+    from voc.embed import get_embedder
 
-        def _embedder(name):
-            return get_embedder(name).embed
-    except ImportError:
-        from voc.sentiment import _embed_direct
-
-        def _embedder(name):
-            return lambda texts: _embed_direct(texts, name)
+    def _embedder(name):
+        return get_embedder(name).embed
 
     from voc.segment import model_text
 

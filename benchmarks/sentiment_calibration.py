@@ -53,9 +53,13 @@ def main(argv=None) -> int:
     if not DATA.is_dir():
         print(f"SKIP: shared data not found at {DATA} (set VOC_DATA)")
         return 0
+    from voc.embed import embed_texts, get_embedder
     from voc.segment import model_text
-    from voc.sentiment import EmbeddingHeadScorer, _embed
-    from voc.sentiment_encoder import packaged_classifier
+    from voc.sentiment import EmbeddingHeadScorer
+    from voc.sentiment.encoder import packaged_classifier
+
+    def _embed(texts, name):  # through voc.embed, as a run embeds
+        return embed_texts(texts, get_embedder(name))
 
     sets = load_sets(args.n)
     en = pd.concat([sets["airline"], sets["semeval"]], ignore_index=True)

@@ -52,8 +52,11 @@ def _f1(y, pred) -> float:
 def main() -> int:
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
+    from voc.embed import embed_texts, get_embedder
     from voc.segment import model_text
-    from voc.sentiment import _embed_direct
+
+    def _embed(texts, name):  # through voc.embed, as a run embeds
+        return embed_texts(texts, get_embedder(name))
 
     air_path, jrte_path = DATA / "airline_tweets" / "tweets.csv", DATA / "jrte_pn_ja" / "pn_train_dev.tsv"
     if not (air_path.exists() and jrte_path.exists()):
@@ -63,7 +66,7 @@ def main() -> int:
     jrte = pd.read_csv(jrte_path, sep="\t")
     rows = []
     for emb in ("minilm", "use-multilingual"):
-        X = _embed_direct([model_text(t) for t in air["text"]], emb)
+        X = _embed([model_text(t) for t in air["text"]], emb)
         y = air["airline_sentiment"].to_numpy()
         rng = np.random.default_rng(0)
         for n in SIZES:
@@ -74,7 +77,7 @@ def main() -> int:
             rows.append(("airline", emb, f"{n} in-domain rows", round(float(np.mean(f1s)), 3)))
         cv = StratifiedKFold(5, shuffle=True, random_state=0)
         rows.append(("airline", emb, "5-fold, all 14,640", _f1(y, cross_val_predict(_head(), X, y, cv=cv))))
-    X = _embed_direct([model_text(t) for t in jrte["text"]], "use-multilingual")
+    X = _embed([model_text(t) for t in jrte["text"]], "use-multilingual")
     y, train = jrte["label"].to_numpy(), (jrte["split"] == "train").to_numpy()
     rows.append(("jrte", "use-multilingual", "train rows -> dev",
                  _f1(y[~train], _head().fit(X[train], y[train]).predict(X[~train]))))

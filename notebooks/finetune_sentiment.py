@@ -54,7 +54,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import train_sentiment as ts  # noqa: E402
 from voc.sentiment import label_from_score  # noqa: E402
-from voc.sentiment_encoder import (  # noqa: E402
+from voc.sentiment.encoder import (  # noqa: E402
     CLASSES, ENCODER_FORMAT, ENCODER_NAME, SCALE,
 )
 from voc._atomic import file_checksum  # noqa: E402
@@ -171,7 +171,7 @@ def calibrate(card: dict, dev, folder: Path) -> dict:
     from scipy.optimize import minimize_scalar
     from sklearn.metrics import f1_score
 
-    from voc.sentiment_encoder import load_encoder_classifier
+    from voc.sentiment.encoder import load_encoder_classifier
 
     card = dict(card, temperature=1.0)
     (folder / f"{ENCODER_NAME}.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")

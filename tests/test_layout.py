@@ -57,3 +57,13 @@ def test_shared_vocabularies_have_one_definition():
         defining = [p.name for p in ROOT.rglob("*.py")
                     if any(line.startswith(f"{name} = ") for line in p.read_text(encoding="utf-8").splitlines())]
         assert len(defining) == 1, (name, defining)
+
+
+def test_every_package_ships_in_the_wheel():
+    """Each folder of voc/ with an __init__.py is listed in pyproject's packages (a split stage must not go missing)."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT.parent / "pyproject.toml").read_text(encoding="utf-8"))
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT.parent).parts) for p in ROOT.rglob("__init__.py")}
+    assert found - listed == set()

@@ -295,3 +295,92 @@ def test_model_text_drops_handles_urls_and_hash_signs(text, expected):
     from voc.segment import model_text
 
     assert model_text(text) == expected
+
+
+# --- the package: one module per job, shared names public -----------------
+
+SEGMENT_MODULES = ("__init__", "language", "common", "en", "ja", "units", "keywords")
+
+
+@pytest.mark.parametrize("name", SEGMENT_MODULES)
+def test_every_segment_module_opens_with_a_one_line_docstring_and_stays_small(name):
+    import importlib
+    from pathlib import Path
+
+    module = importlib.import_module("voc.segment" if name == "__init__" else f"voc.segment.{name}")
+    first = (module.__doc__ or "").splitlines()[0]
+    assert first.endswith(")") or first.endswith("."), first
+    assert len(Path(module.__file__).read_text(encoding="utf-8").splitlines()) <= 500
+
+
+def test_old_names_of_voc_segment_are_the_public_functions_of_its_modules():
+    import voc.config
+    import voc.segment as S
+    from voc.script import JA_CHAR
+
+    assert S.UNITS is voc.config.UNITS
+    assert S._JA_CHARS is JA_CHAR
+    assert (S._ja_nlp, S._en_nlp, S._en_lemma_table, S._en_rule_lemma) == (
+        S.ja.nlp, S.en.nlp, S.en.lemma_table, S.en.rule_lemma)
+    assert S.segment is S.units.segment and S.JA_STOP_WORDS is S.ja.JA_STOP_WORDS
+    for name in S.__all__:
+        assert getattr(S, name) is not None
+
+
+def test_as_text_and_record_languages():
+    from voc.segment.language import as_text, record_languages
+
+    assert [as_text(v) for v in (None, float("nan"), pd.NA, 3, "ok")] == ["", "", "", "3", "ok"]
+    assert record_languages(frame("配送が遅い", "Late")) == ["ja", "en"]
+    assert record_languages(frame("配送が遅い", "Late", language=["", "und"])) == ["ja", "und"]
+    with pytest.raises(InputError, match="'fr'"):
+        record_languages(frame("Bonjour", language=["fr"]))
+
+
+def test_shared_splitting_helpers():
+    from voc.segment.common import clean_unit, has_content, is_symbol, merge_fragments, split_lines
+
+    assert is_symbol("👍🏽") and is_symbol("😡") and not is_symbol("ok") and not is_symbol("")
+    assert has_content("5") and has_content("👍") and not has_content("?!")
+    assert split_lines(" a \n\n b\r\nc ") == ["a", "b", "c"]
+    long = ("word " * 1000).strip()  # 4,999 characters: cut at the last space before 4,000
+    parts = split_lines(long)
+    assert len(parts) == 2 and len(parts[0]) <= 4000 and "".join(parts) == long
+    assert clean_unit(" late,、 ") == "late"
+    assert merge_fragments([":)", "Great", "👍", "5/5"]) == [":) Great 👍 5/5"]
+    assert merge_fragments(["👍", "🎉"]) == ["👍 🎉"]
+
+
+def test_sentence_spans_hooks_clauses_and_doc_units():
+    from voc.segment import en
+    from voc.segment.common import clauses, doc_units, sentence_spans
+
+    doc = en.nlp()("Late but great. Bye")
+    assert sentence_spans(doc) == [(0, 4), (4, 5)]
+    assert sentence_spans(doc, is_break=lambda t: t == "but") == [(0, 1), (2, 4), (4, 5)]
+    assert sentence_spans(doc, breaks_after=lambda d, i: i == 0) == [(0, 1), (1, 4), (4, 5)]
+    always = lambda d, a, b: True  # noqa: E731
+    assert clauses(doc, 0, 4, [1], always) == ["Late", "but great."]
+    assert clauses(doc, 0, 4, [1], lambda d, a, b: a != 0) == ["Late but great."]
+    assert doc_units(doc, [(0, 4)], lambda d, a, b: [1], always, split_contrast=False) == ["Late but great."]
+
+
+def test_english_rules_module():
+    from voc.segment import en
+
+    assert en.pieces("my parcel was\nlate.\nBye") == ["my parcel was late.", "Bye"]
+    assert en.units(en.nlp()("Late but great."), split_contrast=True) == ["Late", "but great."]
+    assert en.units(en.nlp()("Late but great."), split_contrast=False) == ["Late but great."]
+    assert en.keywords(en.nlp()("The deliveries were late"), None, en.stop_words()) == ["delivery", "late"]
+    assert en.rule_lemma("boxes") == "box"
+
+
+@pytest.mark.slow
+def test_japanese_rules_module(ja_nlp):
+    from voc.segment import ja
+
+    assert ja.pieces("遅い\n良い") == ["遅い", "良い"]
+    assert ja.units(ja_nlp("配送は遅いが、対応は良い。"), split_contrast=True) == ["配送は遅いが、", "対応は良い。"]
+    assert ja.units(ja_nlp("配送は遅いが、対応は良い。"), split_contrast=False) == ["配送は遅いが、対応は良い。"]
+    assert ja.units(ja_nlp("部屋は綺麗 朝食も美味しい"), split_contrast=True) == ["部屋は綺麗", "朝食も美味しい"]
+    assert ja.keywords(ja_nlp("送料無料でした")) == ["送料無料"]

@@ -351,7 +351,7 @@ def test_neutral_wrappers_rarely_change_the_label(scorer_name, request):
 
 @pytest.mark.slow
 def test_head_reuses_embeddings_without_embedding_again(use_scorer, monkeypatch):
-    import voc.sentiment as sentiment
+    import voc.sentiment.scorers as sentiment  # where the head scorer embeds
 
     texts = ["Great service!", "アプリがすぐに落ちて、全然使えません。"]
     E = sentiment._embed(texts, "use-multilingual")
@@ -402,3 +402,79 @@ def test_vader_sends_japanese_to_the_multilingual_head(use_scorer):
     want = use_scorer.score(texts.iloc[1:])["sentiment"].iloc[0]
     assert out["sentiment"].iloc[1] == pytest.approx(want, abs=1e-6)
     assert out["sentiment_label"].tolist() == ["positive", "negative"]
+
+
+# --------------------------------------------------------------------------
+# the package: one module per job, shared names public
+# --------------------------------------------------------------------------
+
+SENTIMENT_MODULES = ("__init__", "labels", "models", "heads", "encoder", "scorers", "hf", "records")
+
+
+@pytest.mark.parametrize("name", SENTIMENT_MODULES)
+def test_every_sentiment_module_opens_with_a_one_line_docstring_and_stays_small(name):
+    import importlib
+    from pathlib import Path
+
+    module = importlib.import_module("voc.sentiment" if name == "__init__" else f"voc.sentiment.{name}")
+    assert (module.__doc__ or "").splitlines()[0].strip()
+    assert len(Path(module.__file__).read_text(encoding="utf-8").splitlines()) <= 500
+
+
+def test_the_old_encoder_path_is_the_same_module():
+    import voc.sentiment.encoder
+    import voc.sentiment_encoder
+
+    assert voc.sentiment_encoder is voc.sentiment.encoder
+    from voc.sentiment_encoder import load_encoder_classifier, packaged_classifier  # noqa: F401
+
+
+def test_score_frame_and_text_index():
+    from voc.sentiment.labels import score_frame, text_index
+
+    out = score_frame([-3.0, 0.1, 0.5], 0.2, index=["a", "b", "c"])
+    assert out.to_dict("list") == {"sentiment": [-1.0, 0.1, 0.5],
+                                   "sentiment_label": ["negative", "neutral", "positive"]}
+    assert out.index.tolist() == ["a", "b", "c"]
+    assert text_index(pd.Series(["x"], index=[5])).tolist() == [5] and text_index(["x"]) is None
+
+
+def test_models_dir_finds_the_source_checkout_without_the_installed_package(monkeypatch):
+    import importlib.resources
+
+    from voc.sentiment.models import SOURCE_MODELS, models_dir
+
+    def not_installed(name):
+        raise ModuleNotFoundError(name)
+
+    monkeypatch.setattr(importlib.resources, "files", not_installed)
+    assert models_dir() == SOURCE_MODELS
+    assert (SOURCE_MODELS / "sentiment-minilm-ft.json").is_file()
+    assert (SOURCE_MODELS / "sentiment-use-multilingual.npz").is_file()
+
+
+def test_scorers_embed_through_voc_embed_and_leave_the_environment_alone(monkeypatch):
+    """Issue 20, item 10: no model loading and no HF_HUB_OFFLINE inside the library's scorers."""
+    import os
+    from pathlib import Path
+
+    import voc.embed
+    import voc.sentiment
+    import voc.sentiment.scorers as SC
+
+    for path in Path(voc.sentiment.__file__).parent.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert "HF_HUB_OFFLINE" not in text and "SentenceTransformer(" not in text, path.name
+    calls = []
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(voc.embed, "get_embedder", lambda name: f"embedder:{name}")
+    monkeypatch.setattr(voc.embed, "default_cache", lambda: None)
+    monkeypatch.setattr(voc.embed, "embed_texts", lambda texts, embedder, cache=None: calls.append(
+        (list(texts), embedder)) or np.ones((len(texts), 512), dtype=np.float32) / np.sqrt(512))
+    SC._cached_embedder.cache_clear()
+    try:
+        out = SC.EmbeddingHeadScorer("use-multilingual").score(["配送が遅い。"])
+    finally:
+        SC._cached_embedder.cache_clear()
+    assert calls == [(["配送が遅い。"], "embedder:use-multilingual")] and len(out) == 1
+    assert "HF_HUB_OFFLINE" not in os.environ

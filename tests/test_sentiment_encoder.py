@@ -67,7 +67,7 @@ def test_english_units_go_to_the_encoder_and_japanese_units_to_the_multilingual_
 
 
 def test_the_default_scorer_ignores_embeddings_of_another_embedder_for_japanese(monkeypatch):
-    import voc.sentiment as SN
+    import voc.sentiment.scorers as SN  # where the head scorer embeds
 
     embedded = []
     monkeypatch.setattr(SN, "_embed", lambda texts, name: embedded.append((list(texts), name))
