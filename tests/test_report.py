@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from voc import report as R
+from voc.charts import impact_bar_svg
 from voc.errors import ConfigError
 from voc.store import Store
 
@@ -271,7 +272,7 @@ def test_zero_change_has_a_neutral_marker(tables):
         assert f'<div class="delta flat">= {shown} vs previous week' in card, card
         assert "▲" not in card and "▼" not in card and "up-good" not in card and "up-bad" not in card
     assert "| CES | " in R.markdown_from_content(c) and "+0.00" not in R.markdown_from_content(c)
-    assert R._impact_svg(0.0, -1, 1, (-5, 5)).count('class="nil"') == 1  # a zero impact bar is neither red nor green
+    assert impact_bar_svg(0.0, -1, 1, (-5, 5)).count('class="nil"') == 1  # a zero impact bar is neither red nor green
 
 
 MEASURE = """<script>
