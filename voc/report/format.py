@@ -18,9 +18,9 @@ DELTA_DIGITS = {"volume": 0, "nps": 1, "csat": 1}
 
 
 def isnum(v: Any) -> bool:
-    """Whether ``v`` is a number to show: not None, not NaN or NA (and not a list).
+    """Whether ``v`` is there to show: not None, NaN or NA (nor a list of several values).
 
-    >>> [isnum(x) for x in (0, 1.5, None, float("nan"), pd.NA, [1])]
+    >>> [isnum(x) for x in (0, 1.5, None, float("nan"), pd.NA, [1, 2])]
     [True, True, False, False, False, False]
     """
     try:
