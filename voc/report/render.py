@@ -30,7 +30,7 @@ import pandas as pd
 from .. import columns as C
 from ..charts import impact_bar_svg, volume_line_svg
 from .content import KPI_NAMES, report_content
-from .format import DELTA_DIGITS, filters, good_direction, isnum, md_escape
+from .format import DELTA_DIGITS, filters, fmt_kpi, good_direction, isnum, md_escape
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """Content-Security-Policy of the page: no script, no network, inline styles only."""
@@ -83,18 +83,16 @@ def html_from_content(c: dict[str, Any]) -> str:
 
     css = (resources.files("voc.report") / "templates" / "report.css").read_text(encoding="utf-8")
     return environment("html").get_template("report.html.j2").render(
-        c=c, csp=Markup(CSP), css=Markup(css), kpis=kpi_cards(c), pains=_html_pains(c), heat=_html_heatmap(c),
+        c=c, csp=Markup(CSP), css=Markup(css), kpis=_kpi_cards(c), pains=_html_pains(c), heat=_html_heatmap(c),
         trends=_html_trends(c), has_touchpoint=C.TOUCHPOINT in c["spikes"].columns,
         new_themes=c["new_themes"].to_dict("records"), spikes=c["spikes"].to_dict("records"),
         code_frame=_code_frame(c))
 
 
-def kpi_cards(c: dict[str, Any]) -> list[dict[str, Any]]:
+def _kpi_cards(c: dict[str, Any]) -> list[dict[str, Any]]:
     """One dict per KPI: metric, name, note, value, previous and delta (formatted), n, and the delta's
     arrow and class: ``up-good`` / ``up-bad`` by the metric's good direction, ``flat`` (``=``) when the
     change rounds to 0 at the shown precision, or for volume."""
-    from .format import fmt_kpi
-
     cards = []
     for _, row in c["kpis"].iterrows():
         m = row["metric"]
@@ -119,7 +117,7 @@ def kpi_cards(c: dict[str, Any]) -> list[dict[str, Any]]:
     return cards
 
 
-def item_header(section: pd.DataFrame) -> str:
+def _item_header(section: pd.DataFrame) -> str:
     """Column title of a pain-point table: "Topic / theme" when themes are shown beneath topics."""
     return "Topic / theme" if any(len(x) for x in section.get("leaves", [])) else "Theme"
 
@@ -152,7 +150,7 @@ def _html_pains(c: dict) -> dict[str, Any] | None:
                 "bar": Markup(impact_bar_svg(r.get(key), r.get(f"{key}_ci_low"), r.get(f"{key}_ci_high"), domain)
                               if drawn else "")}
 
-    sections = [{"title": _section_title(name), "header": item_header(g),
+    sections = [{"title": _section_title(name), "header": _item_header(g),
                  "rows": [x for _, r in g.iterrows() for x in [row(r, False), *(row(f, True) for f in r["leaves"])]]}
                 for name, g in c["pain_sections"]]
     what = ("the metric of the touchpoint minus the metric without the records that complain about it"
@@ -237,9 +235,9 @@ def markdown_from_content(c: dict[str, Any]) -> str:
                 "ci_low": r.get(f"{key}_ci_low"), "ci_high": r.get(f"{key}_ci_high"),
                 "quote": r["quote_list"][0] if r["quote_list"] else ""}
 
-    pains = [{"title": _section_title(name), "header": item_header(g),
+    pains = [{"title": _section_title(name), "header": _item_header(g),
               "rows": [x for _, r in g.iterrows() for x in [row(r, False), *(row(f, True) for f in r["leaves"])]]}
              for name, g in c["pain_sections"]]
     return environment("md").get_template("report.md.j2").render(
-        c=c, kpis=kpi_cards(c), pains=pains, impact_title=title, new_themes=c["new_themes"].to_dict("records"),
+        c=c, kpis=_kpi_cards(c), pains=pains, impact_title=title, new_themes=c["new_themes"].to_dict("records"),
         spikes=c["spikes"].to_dict("records"), code_frame=_code_frame(c))
