@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from voc import report as R
+from voc.charts import impact_bar_svg
 from voc.errors import ConfigError
 from voc.store import Store
 
@@ -271,7 +272,7 @@ def test_zero_change_has_a_neutral_marker(tables):
         assert f'<div class="delta flat">= {shown} vs previous week' in card, card
         assert "▲" not in card and "▼" not in card and "up-good" not in card and "up-bad" not in card
     assert "| CES | " in R.markdown_from_content(c) and "+0.00" not in R.markdown_from_content(c)
-    assert R._impact_svg(0.0, -1, 1, (-5, 5)).count('class="nil"') == 1  # a zero impact bar is neither red nor green
+    assert impact_bar_svg(0.0, -1, 1, (-5, 5)).count('class="nil"') == 1  # a zero impact bar is neither red nor green
 
 
 MEASURE = """<script>
@@ -317,3 +318,123 @@ def html_unescape(text: str) -> str:
     import html
 
     return html.unescape(text)
+
+
+# --------------------------------------------------- escaping and the package's parts
+HOSTILE = "<script>alert(\"x\")</script> 'q' & {{ 6*7 }} {% if 1 %}{% endif %}"
+LOGIC = {"metric", "kind", "level", "ces_direction", "heatmap_by", "impact"}  # keys the report decides by
+
+
+def _poison(v, key=None):
+    """Every display string of a report's content, with HOSTILE appended (logic keys left alone)."""
+    if key in LOGIC:
+        return v
+    if isinstance(v, str):
+        return v + HOSTILE
+    if isinstance(v, dict):
+        return {k: _poison(x, k) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return type(v)(_poison(x) for x in v)
+    if isinstance(v, pd.DataFrame):
+        df = v.copy()
+        for col in df.columns:
+            if col not in LOGIC and (df[col].dtype == object or pd.api.types.is_string_dtype(df[col])):
+                df[col] = [_poison(x) for x in df[col]]
+        return df
+    return v
+
+
+def _taxonomy_run(tables):
+    tax = {"version": "3f9a2c41", "themes": {"late delivery": 0, "app crash": 1},
+           "suggestions": {"candidates": [{"label": "returns", "near": "late delivery", "similarity": 0.8,
+                                           "mentions": 12, "exemplars": ["Return label never arrived."]}],
+                           "empty": [{"name": "gift wrapping"}]}}
+    return {**tables["run"], "run_id": "w5", "taxonomy": tax}
+
+
+def test_a_hostile_value_anywhere_in_the_content_is_escaped_in_html_and_markdown(tables):
+    import html
+    from html.parser import HTMLParser
+
+    c = _poison(R.report_content(**{**_with_topics(tables), "run": _taxonomy_run(tables)}))
+    page = R.html_from_content(c)
+    shown = html.escape(HOSTILE, quote=True)
+    assert HOSTILE not in page and "<script" not in page.lower()
+    assert "{{ 6*7 }}" in page and "{% if 1 %}" in page                # shown as written, never run
+    # every section that shows customer or analyst text shows the value, escaped
+    for part in ("header", "alerts", "pain-points", "heatmap", "trends", "code-frame"):
+        block = re.search(rf'<{part}>.*?</{part}>' if part == "header" else rf'<section id="{part}".*?</section>',
+                          page, re.S)[0]
+        assert shown in block, part
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.attrs, self.text = set(), set(), []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.attrs |= {name for name, _ in attrs}
+            assert all(HOSTILE not in (value or "") for _, value in attrs)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parsed = Tags()
+    parsed.feed(page)
+    assert "script" not in parsed.tags
+    assert parsed.attrs <= {"lang", "charset", "name", "content", "http-equiv", "class", "id", "style", "width",
+                            "height", "viewbox", "role", "aria-label", "x1", "y1", "x2", "y2", "x", "y",
+                            "text-anchor", "points", "cx", "cy", "r"}
+    assert "".join(parsed.text).count(HOSTILE) > 20                    # the text reads as written
+    md = R.markdown_from_content(c)
+    assert not re.search(r"(?<!\\)<[A-Za-z/!?]", md) and "\\<script\\>" in md
+    for line in md.splitlines():                                        # no hostile pipe splits a table row
+        if line.startswith("|"):
+            assert len(re.split(r"(?<!\\)\|", line)[1:-1]) in (4, 5, 6), line
+
+
+def test_jinja2_is_imported_on_the_first_render_not_with_voc():
+    import subprocess
+    import sys
+
+    code = "import sys, voc, voc.report, voc.charts; print('jinja2' in sys.modules, 'markupsafe' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_templates_ship_with_the_package_and_html_autoescapes():
+    from importlib import resources
+
+    from voc.report.render import environment, template_source
+
+    names = {p.name for p in (resources.files("voc.report") / "templates").iterdir()}
+    assert {"report.html.j2", "report.md.j2", "report.css"} <= names
+    assert environment("html").autoescape is True and environment("md").autoescape is False
+    assert "\n" not in template_source("report.html.j2")               # lines stripped and joined
+    assert template_source("report.md.j2").count("\n") > 40            # Markdown keeps its lines
+
+
+def test_format_helpers():
+    from voc.report.format import fmt_kpi, isnum, lang, md_escape, num, pct
+
+    assert [isnum(x) for x in (0, 2.5, None, float("nan"), pd.NA, "x", [1, 2])] == [True, True, False, False,
+                                                                              False, True, False]
+    assert (fmt_kpi(12.345, "nps"), fmt_kpi(0.004, "ces", delta=True), fmt_kpi(1.25, "csat", delta=True),
+            fmt_kpi(81.0, "csat"), fmt_kpi(None, "nps")) == ("12.3", "0.00", "+1.2 pt", "81.0%", "–")
+    assert (num(None), num(2, "{:+.0f}"), pct(0.256), pct(float("nan"))) == ("–", "+2", "26%", "–")
+    assert (lang("ｱﾌﾟﾘ"), lang("app")) == ("ja", "en")
+    assert md_escape("a_b | [x](y)\n<i>") == "a\\_b \\| \\[x\\](y) \\<i\\>"
+
+
+def test_report_charts_escape_and_scale():
+    from voc.charts import impact_bar_svg, volume_line_svg
+
+    bar = impact_bar_svg(-5.0, -8.0, -2.0, (-10.0, 10.0), width=216)
+    assert bar.startswith('<svg class="bar" width="216"') and 'class="neg"' in bar and bar.count('class="ci"') == 3
+    assert 'x="58.0"' in bar and 'aria-label="NPS impact -5.0"' in bar  # 8 + 200 * (-5 + 10) / 20 = 58
+    assert 'class="ci"' not in impact_bar_svg(float("nan"), None, None, (-1, 1)) and "<rect" not in \
+        impact_bar_svg(None, None, None, (-1, 1))
+    s = pd.DataFrame({"period": pd.date_range("2024-01-01", periods=3, freq="W-MON"), "volume": [1, 4, 2]})
+    line = volume_line_svg(s)
+    assert line.count("<circle") == 3 and ">2024-W01<" in line and ">2024-W03<" in line and ">4<" in line

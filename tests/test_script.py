@@ -27,7 +27,7 @@ CASES = {
 @pytest.mark.parametrize("text, expected", CASES.items())
 def test_every_stage_agrees_on_japanese_script(text, expected):
     from voc.io import _script_language
-    from voc.report import _lang
+    from voc.report.format import lang as _lang
     from voc.sentiment import is_japanese
     from voc.themes.labels import _JA_CHAR as labels_ja
 

@@ -189,3 +189,58 @@ def test_edits_empty_json_and_validation():
     assert validate_edits(None, 5, source="e") == empty_edits()
     with pytest.raises(ConfigError, match=r"Bad theme id 12 in .*theme ids are 0\.\.9"):
         validate_edits({"delete": [12]}, 10, source="edits.yaml")
+
+
+# --- voc.rank (used by voc.report and voc.cli) ------------------------------------------------
+
+
+def test_trim_quote_keeps_short_text_on_one_line():
+    from voc.rank import trim_quote
+
+    assert trim_quote("  late\n\tparcel  again ", 40) == "late parcel again"
+    assert trim_quote(12, 40) == "12"
+
+
+def test_trim_quote_cuts_at_a_word_or_at_the_character():
+    from voc.rank import trim_quote
+
+    text = "the parcel arrived late, again and again"
+    assert trim_quote(text, 26) == "the parcel arrived late…"         # at the last space, "," dropped
+    assert trim_quote(text, 26, at_word=False) == "the parcel arrived late,…"  # the report's cut
+    assert len(trim_quote("x" * 500, 180, at_word=False)) == 180
+    assert trim_quote("abcdefghij klm", 12) == "abcdefghij…"      # the space keeps > 60%
+    assert trim_quote("ab cdefghijklm", 12) == "ab cdefghij…"      # it would not: cut at the character
+
+
+def test_label_map_skips_missing_ids_and_labels():
+    from voc.rank import label_map
+
+    themes = pd.DataFrame({"theme": [0, 1, np.nan, 3], "label": ["late", None, "x", "返品"], "topic": [0, 0, 1, 1]})
+    assert label_map(themes) == {0: "late", 3: "返品"}
+    assert label_map(pd.DataFrame({"topic": [0], "label": ["delivery"]}), "topic") == {0: "delivery"}
+    assert label_map(None) == {} and label_map(themes[["theme"]]) == {} and label_map(themes, "missing") == {}
+
+
+def test_impact_column_prefers_the_complaint_impact_of_a_table_or_row():
+    from voc.rank import impact_column
+
+    new = pd.DataFrame(columns=["nps_impact", "complaint_nps_impact", "csat_impact"])
+    assert impact_column(new, "nps") == "complaint_nps_impact"
+    assert impact_column(new, "csat") == "csat_impact"                # no complaint impact for CSAT here
+    assert impact_column({"ces_impact": -0.1}, "ces") == "ces_impact"
+    assert impact_column({"complaint_ces_impact": -0.1}, "ces") == "complaint_ces_impact"
+
+
+def test_the_console_and_the_report_show_the_same_impact_column():
+    from voc.cli import _impact_text
+    from voc.report.content import _impact_column  # the report's use of the rule
+
+    row = {"nps_impact": -9.0, "nps_impact_ci_low": -12.0, "nps_impact_ci_high": -6.0, "nps_with_n": 10,
+           "complaint_nps_impact": -3.0, "complaint_nps_impact_ci_low": -4.0, "complaint_nps_impact_ci_high": -2.0,
+           "complaint_nps_with_n": 50}
+    assert _impact_text(row, [("nps", "NPS", "+.1f")], min_n=30) == "NPS -3.0 [-4.0, -2.0]"
+    assert _impact_column(pd.DataFrame([row])) == ("complaint_nps_impact", "NPS complaint impact")
+    old = {k: v for k, v in row.items() if not k.startswith("complaint_")}
+    assert _impact_text(old, [("nps", "NPS", "+.1f")], min_n=30) == "NPS -9.0 [-12.0, -6.0] (n=10, unreliable)"
+    assert _impact_column(pd.DataFrame([old])) == ("nps_impact", "NPS impact")
+    assert _impact_column(None) == ("nps_impact", "NPS impact")

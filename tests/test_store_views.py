@@ -11,7 +11,7 @@ import pytest
 from voc import survey
 from voc import report as R
 from voc.errors import ConfigError, StoreError
-from voc.report import _tables_from_store
+from voc.report import tables_from_store as _tables_from_store
 from voc.snapshot import SnapshotStore
 from voc.store import Store
 

@@ -379,16 +379,18 @@ def _impact_text(row: dict, metrics: list[tuple[str, str, str]], *, min_n: int) 
     Flagged unreliable under ``min_n`` respondents. Tables from before
     complaint impact (no ``complaint_*`` columns) show the whole-theme impact.
     """
+    from .rank import impact_column
+
     parts = []
     for m, name, fmt in metrics:
-        p = "complaint_" if f"complaint_{m}_impact" in row else ""
-        value = row.get(f"{p}{m}_impact", float("nan"))
+        col = impact_column(row, m)
+        value = row.get(col, float("nan"))
         if value != value:
             parts.append(f"{name} n/a")
             continue
-        lo, hi = row[f"{p}{m}_impact_ci_low"], row[f"{p}{m}_impact_ci_high"]
+        lo, hi = row[f"{col}_ci_low"], row[f"{col}_ci_high"]
         part = f"{name} {value:{fmt}} [{lo:{fmt}}, {hi:{fmt}}]"
-        n = row.get(f"{p}{m}_with_n")
+        n = row.get(col.replace("_impact", "_with_n"))
         if n is not None and n == n and n < min_n:
             part += f" (n={int(n)}, unreliable)"
         parts.append(part)

@@ -19,7 +19,7 @@ import pandas as pd
 from .. import columns as C
 from ..errors import VocError
 from ..store import Store
-from .charts import heatmap_grid, heatmap_svg, svg_data_uri, trend_svg
+from ..charts import heatmap_grid, heatmap_svg, svg_data_uri, trend_svg
 
 log = logging.getLogger(__name__)
 

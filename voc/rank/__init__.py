@@ -27,7 +27,7 @@ table share.
 from __future__ import annotations
 
 from .impact import bh_fdr, pain_score
-from .quotes import QUOTE_SEP, select_quotes
+from .quotes import QUOTE_SEP, select_quotes, trim_quote
 from .readers import UNKNOWN_TOUCHPOINT
 from .summary import touchpoint_summary
 from .table import (
@@ -35,6 +35,8 @@ from .table import (
     LEVELS,
     RANK_METRICS,
     complaint_mentions,
+    impact_column,
+    label_map,
     rank_metric_used,
     rank_pain_points,
     theme_rows,
@@ -42,6 +44,6 @@ from .table import (
 
 __all__ = [
     "COMPLAINT_SHARE", "LEVELS", "QUOTE_SEP", "RANK_METRICS", "UNKNOWN_TOUCHPOINT", "bh_fdr",
-    "complaint_mentions", "pain_score", "rank_metric_used", "rank_pain_points", "select_quotes",
-    "theme_rows", "touchpoint_summary",
+    "complaint_mentions", "impact_column", "label_map", "pain_score", "rank_metric_used", "rank_pain_points",
+    "select_quotes", "theme_rows", "touchpoint_summary", "trim_quote",
 ]

@@ -46,7 +46,7 @@ def _pick(texts: Any, *, n: int, max_chars: int) -> str:
     out: list[str] = []
     seen: set[str] = set()
     for text in texts:
-        quote = _trim(text if isinstance(text, str) else "", max_chars)
+        quote = trim_quote((text if isinstance(text, str) else "").replace("|", "/"), max_chars)
         if quote and quote.lower() not in seen:
             seen.add(quote.lower())
             out.append(quote)
@@ -73,11 +73,22 @@ def quotes_by_unit(ments: pd.DataFrame, *, n: int = 2, max_chars: int = 160) -> 
     return {t: _pick(v, n=n, max_chars=max_chars) for t, v in texts.items()}
 
 
-def _trim(text: str, max_chars: int) -> str:
-    text = re.sub(r"\s+", " ", text.replace("|", "/")).strip()
+def trim_quote(text: Any, max_chars: int, *, at_word: bool = True) -> str:
+    """``text`` on one line (runs of whitespace become one space), cut to ``max_chars`` with "…" when longer.
+
+    ``at_word`` (the ranked tables' quotes) cuts at the last space when that keeps more than 60% of
+    the text and drops trailing ``,;:.-``; without it (the report's quotes) the cut falls at
+    ``max_chars - 1`` characters.
+
+    >>> trim_quote("delivery  was late again", 12), trim_quote("delivery was late again", 12, at_word=False)
+    ('delivery…', 'delivery wa…')
+    """
+    text = re.sub(r"\s+", " ", str(text)).strip()
     if len(text) <= max_chars:
         return text
     cut = text[: max_chars - 1]
+    if not at_word:
+        return cut.rstrip() + "…"
     space = cut.rfind(" ")
     if space > max_chars * 0.6:
         cut = cut[:space]

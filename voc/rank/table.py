@@ -180,7 +180,7 @@ def rank_pain_points(
         return _empty_table(metrics)
     table = pd.concat(blocks, ignore_index=True)
     u = units.iloc[table.pop("_unit").to_numpy()].reset_index(drop=True)
-    labels = {"theme": _labels(themes, C.THEME), "topic": _labels(topics, C.TOPIC)}
+    labels = {"theme": label_map(themes, C.THEME), "topic": label_map(topics, C.TOPIC)}
     table.insert(1, "level", u["level"].to_numpy())
     table.insert(2, C.TOPIC, u[C.TOPIC].to_numpy())
     table.insert(3, C.THEME, u[C.THEME].array)
@@ -220,6 +220,18 @@ def theme_rows(pain_points: pd.DataFrame) -> pd.DataFrame:
     if "level" not in pain_points:
         return pain_points
     return pain_points[pain_points["level"].isna() | (pain_points["level"] == "theme")]
+
+
+def impact_column(table: Any, metric: str) -> str:
+    """The impact column shown for ``metric``: ``complaint_<metric>_impact`` (what ranks) when ``table``
+    (a pain-point table, or one row as a dict) has it, else ``<metric>_impact`` (tables from before
+    complaint impact). Its interval, p, q and n columns add ``_ci_low``, ``_ci_high``, ``_p``, ``_q``
+    (``_with_n`` replaces ``_impact``).
+
+    >>> impact_column({"nps_impact": -3.0, "complaint_nps_impact": -2.5}, "nps"), impact_column({}, "csat")
+    ('complaint_nps_impact', 'csat_impact')
+    """
+    return f"complaint_{metric}_impact" if f"complaint_{metric}_impact" in table else f"{metric}_impact"
 
 
 def rank_metric_used(pain_points: pd.DataFrame) -> str | None:
@@ -391,7 +403,14 @@ def complaint_mentions(mentions: pd.DataFrame, *, min_share: float | None = COMP
     return out | ((theme != C.NOISE) & np.isin(theme, themes))
 
 
-def _labels(table: pd.DataFrame | None, key: str) -> dict[int, str]:
+def label_map(table: pd.DataFrame | None, key: str = C.THEME) -> dict[int, str]:
+    """``{id: label}`` of a themes (or topics) table keyed by ``key``; rows without an id or label are left out.
+
+    ``{}`` without a table, a ``key`` or a ``label`` column (the report then names themes "theme <id>").
+
+    >>> label_map(pd.DataFrame({"theme": [0, 1, None], "label": ["late delivery", None, "x"]}))
+    {0: 'late delivery'}
+    """
     if table is None or key not in table or "label" not in table:
         return {}
     return {int(t): str(lab) for t, lab in zip(table[key], table["label"]) if pd.notna(t) and pd.notna(lab)}
