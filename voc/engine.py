@@ -343,17 +343,8 @@ def run_streaming(
 
             # ---- small tables from the written Parquet (no text)
             t0 = time.perf_counter()
-            rec = read_columns(tmp / "records.parquet", _RECORD_COLS)
-            men = read_columns(tmp / "mentions.parquet", _MENTION_COLS)
-            themes = theme_table(model, men, n_records=len(rec))
-            topics = topic_table(model, men, n_records=len(rec))
-            touchpoints = R.touchpoint_summary(rec, config=config)
-            pain_points = quotes.fill(R.rank_pain_points(rec, men, themes, topics=topics, config=config))
-            counts = run_counts(records=read.n_records, records_with_text=read.n_with_text,
-                                mentions=read.n_mentions, themes=themes, topics=topics,
-                                mention_themes=men[C.THEME], rejected_rows=read.n_rejected)
-            code_frame_run = TX.run_record(model, men, rec)  # coverage and suggestions (None: no taxonomy)
-            del rec, men
+            themes, topics, touchpoints, pain_points, counts, code_frame_run = _tables(tmp, model, quotes, read,
+                                                                                      config=config)
             write_tables(tmp, themes=themes, touchpoints=touchpoints, pain_points=pain_points, topics=topics)
             model.save(tmp / MODEL_DIR)
             read.seconds["rank"] = round(time.perf_counter() - t0, 3)
@@ -490,6 +481,23 @@ def _fit_on_sample(reservoir: Reservoir, emb: Any, scorer: Any, *, config: Confi
     polarity = scorer.score(model_texts, embeddings=vectors, languages=langs)[C.SENTIMENT_LABEL].tolist()
     return fit_themes(vectors, texts, model_texts, langs, polarity, config=config, embedder_name=emb.name,
                       taxonomy=taxonomy, edits=edits)
+
+
+def _tables(tmp: Path, model: Any, quotes: Quotes, read: _Read, *, config: Config) -> tuple:
+    """The small tables, ``run.json`` counts and taxonomy record, from the written Parquet (never the text)."""
+    from . import rank as R
+    from .themes import taxonomy as TX
+
+    rec = read_columns(tmp / "records.parquet", _RECORD_COLS)
+    men = read_columns(tmp / "mentions.parquet", _MENTION_COLS)
+    themes = theme_table(model, men, n_records=len(rec))
+    topics = topic_table(model, men, n_records=len(rec))
+    touchpoints = R.touchpoint_summary(rec, config=config)
+    pain_points = quotes.fill(R.rank_pain_points(rec, men, themes, topics=topics, config=config))
+    counts = run_counts(records=read.n_records, records_with_text=read.n_with_text, mentions=read.n_mentions,
+                        themes=themes, topics=topics, mention_themes=men[C.THEME], rejected_rows=read.n_rejected)
+    code_frame_run = TX.run_record(model, men, rec)  # coverage and suggestions (None: no taxonomy)
+    return themes, topics, touchpoints, pain_points, counts, code_frame_run
 
 
 def _assign_and_write(tmp: Path, stage: Path, runner: Any, n_chunks: int, model: Any, *, embedder: Any,
