@@ -265,3 +265,23 @@ def test_local_engine_lead_keeps_order_and_raises():
         list(engine.lead(fails, range(6)))
     with pytest.raises(ConfigError, match="engine must be one of"):
         make_engine("spark", None)
+
+
+# --- a chunk whose every row is rejected -----------------------------------------------------
+
+
+def test_a_fully_rejected_chunk_still_counts_its_rejects(tmp_path):
+    import voc
+    from tests.test_engine import CONFIG, stream
+
+    raw = voc.make_feedback(n=160, random_state=5)
+    raw.loc[120:, "nps"] = 11  # the whole last chunk of 40 is out of range
+    path = tmp_path / "in.csv"
+    raw.to_csv(path, index=False)
+    chunks = list(iter_loaded(path, chunk_size=40, on_error="skip"))
+    assert [len(c.frame) for c in chunks] == [40, 40, 40, 0]
+    assert [len(c.rejects) for c in chunks] == [0, 0, 0, 40]
+    assert [len(f) for f in iter_feedback(path, chunk_size=40, on_error="skip")] == [40, 40, 40]
+    res = stream(path, tmp_path / "out", config=CONFIG, chunk_size=40, on_error="skip")
+    assert res.run["counts"]["rejected_rows"] == 40 == len(read_feedback(path, on_error="skip").rejects)
+    assert res.run["counts"]["records"] == 120 and res.run["mapping"]["nps"] == "nps"

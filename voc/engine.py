@@ -38,11 +38,10 @@ the workers share the embedding cache, as a LocalCluster does; see
 With the whole input in one chunk and ``fit_sample`` at least the number of
 mentions, the outputs equal those of :func:`voc.pipeline.analyze`.
 """
+
 from __future__ import annotations
 
-import importlib
 import logging
-import re
 import shutil
 import time
 from collections import Counter, deque
@@ -50,12 +49,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-import numpy as np
 import pandas as pd
 
 from . import columns as C
 from . import progress as P
 from ._atomic import atomic_dir, file_checksum
+from .chunks import (cached_embedder, cached_scorer, embed_chunk, resolve_embedder, score_chunk,  # noqa: F401
+                     segment_chunk)
 from .config import Config
 from .errors import ConfigError
 from .executors import DASK_WORKERS, ENGINES, LEAD, DaskEngine, LocalEngine, make_engine  # noqa: F401
@@ -96,115 +96,6 @@ class StreamResult:
 
     def load(self) -> Analysis:
         return Analysis.load(self.out_dir)
-
-
-# ----------------------------------------------------------------------------- embedders by name
-
-
-def resolve_embedder(spec: Any) -> Any:
-    """An embedder from a name, a ``"module:Class"`` spec or an object.
-
-    ``"module:Class"`` imports ``module`` and calls ``Class()`` (an
-    embedder the package does not know, e.g. a test double or an in-house
-    model; on a cluster the module must be importable on every worker).
-    Anything else goes to :func:`voc.embed.get_embedder`.
-    """
-    from . import embed as E
-
-    if isinstance(spec, str) and re.fullmatch(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*", spec.strip()):
-        module, _, attr = spec.strip().partition(":")
-        try:
-            factory = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
-            raise ConfigError(f"Cannot import embedder '{spec}' ({e}). Give an importable "
-                              f"'module:Class' or one of: {', '.join(E.EMBEDDERS)}.") from None
-        return factory()
-    return E.get_embedder(spec)
-
-
-_WORKER_STATE: dict[Any, Any] = {}
-"""Embedders and scorers built in this process, by spec (one per worker process)."""
-
-
-def cached_embedder(spec: Any) -> Any:
-    """The embedder for ``spec``, built once per process (an embedder object is returned as is)."""
-    if not isinstance(spec, str):
-        return spec
-    if ("embedder", spec) not in _WORKER_STATE:
-        _WORKER_STATE["embedder", spec] = resolve_embedder(spec)
-    return _WORKER_STATE["embedder", spec]
-
-
-def cached_scorer(spec: Any, embedder_name: str) -> Any:
-    """The sentiment scorer for ``spec`` and the run's embedder, built once per process (an object as is)."""
-    from . import sentiment as SN
-
-    if not isinstance(spec, str):
-        return spec
-    key = ("scorer", spec, embedder_name)
-    if key not in _WORKER_STATE:
-        _WORKER_STATE[key] = SN.get_scorer(spec, embedder_name=embedder_name)
-    return _WORKER_STATE[key]
-
-
-# ----------------------------------------------------------------------------- per-chunk work
-
-
-def segment_chunk(records: pd.DataFrame, *, unit: str = "sentence",
-                  max_units: int | None = None) -> tuple[list[str], pd.DataFrame]:
-    """Pass-1 work of one chunk: record languages and the mentions (voc_id, unit, text, language).
-
-    ``mentions.attrs["voc_units_truncated"]`` counts the records cut to ``max_units`` units.
-    """
-    from . import segment as S
-
-    languages = list(S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist()))
-    frame = pd.DataFrame({C.VOC_ID: records[C.VOC_ID].to_numpy(), C.TEXT: records[C.TEXT].to_numpy(),
-                          C.LANGUAGE: languages})
-    mentions = S.segment(frame, unit=unit, max_units=max_units)
-    cut = mentions.attrs.get("voc_units_truncated", 0)
-    mentions = mentions.reset_index(drop=True)
-    mentions.attrs["voc_units_truncated"] = cut
-    return languages, mentions
-
-
-def embed_chunk(texts: list[str], *, embedder: Any, cache_dir: str | None = None) -> int:
-    """Pass-2a work of one chunk: embed the texts it owns into the cache (see :class:`voc.streaming.Owners`)."""
-    from . import embed as E
-
-    with E.opened_cache(cache_dir) as cache:
-        if cache is None:
-            return 0
-        E.embed_texts(texts, cached_embedder(embedder), cache=cache)
-    return len(texts)
-
-
-def score_chunk(mentions: pd.DataFrame, model: Any, *, embedder: Any, scorer: Any,
-                cache_dir: str | None = None) -> pd.DataFrame:
-    """Pass-2 work of one chunk: embed (through the cache), assign themes, score sentiment.
-
-    ``embedder`` and ``scorer`` are objects, or specs built once per process
-    (:func:`resolve_embedder`, :func:`voc.sentiment.get_scorer`). Returns
-    ``theme``, ``theme_prob``, ``topic``, ``sentiment``, ``sentiment_label``
-    aligned with ``mentions``.
-    """
-    from . import embed as E
-    from .segment import model_text
-
-    emb = cached_embedder(embedder)
-    texts = [model_text(t) for t in mentions[C.TEXT].tolist()]  # no @handles / URLs, as analyze
-    with E.opened_cache(cache_dir) as cache:
-        vectors = E.embed_texts(texts, emb, cache=cache)
-    scores = cached_scorer(scorer, emb.name).score(texts, embeddings=vectors,
-                                             languages=mentions[C.LANGUAGE].tolist())
-    ids, probs = model.assign(vectors, sentiment=scores[C.SENTIMENT_LABEL].tolist())
-    return pd.DataFrame({
-        C.THEME: np.asarray(ids, dtype=int),
-        C.THEME_PROB: np.asarray(probs, dtype=float),
-        C.TOPIC: model.topic_ids(ids),
-        C.SENTIMENT: scores[C.SENTIMENT].to_numpy(dtype=float),
-        C.SENTIMENT_LABEL: scores[C.SENTIMENT_LABEL].to_numpy(),
-    })
 
 
 # ----------------------------------------------------------------------------- the run
@@ -411,13 +302,15 @@ def _read_and_segment(source: Any, stage: Path, runner: Any, *, config: Config, 
     def chunks() -> Iterator[pd.DataFrame]:
         nonlocal first
         for loaded in iter_loaded(source, chunk_size=chunk_size, **load_args(config), **load_options):
+            read.n_rejected += len(loaded.rejects)
+            chunk = loaded.frame
+            if chunk.empty:  # every row of the chunk rejected
+                continue
             if first:
                 read.mapping, read.notes, first = loaded.mapping, loaded.notes, False
-            read.n_rejected += len(loaded.rejects)
             for w in loaded.warnings:  # once per kind (iter_loaded logged it)
                 if not any(w.split(":")[0] == seen.split(":")[0] for seen in read.warnings):
                     read.warnings.append(w)
-            chunk = loaded.frame
             if select is not None:
                 chunk = select(chunk)
                 if chunk.empty:

@@ -166,7 +166,7 @@ def _discover(out: Path, model: Any, config: Config, *, embedder: str, given: An
 
     from . import embed as E
     from . import segment as S
-    from .engine import cached_embedder
+    from .chunks import cached_embedder
     from .steps import extend_themes
     from .streaming import Reservoir
 

@@ -341,6 +341,8 @@ def iter_loaded(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000,
     What :func:`iter_feedback` yields, with the side data as attributes:
     each chunk's ``rejects`` are its own skipped rows; ``mapping``,
     ``notes``, ``source`` and ``line_unit`` are the same for every chunk.
+    A chunk whose every row was skipped comes with an empty ``frame`` (so its
+    rejects are counted); :func:`iter_feedback` leaves it out.
     """
     if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ConfigError(f"chunk_size must be a positive integer. Got {chunk_size!r}.")
@@ -394,7 +396,10 @@ def iter_loaded(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000,
                 whole_file_error()
             if len(rej):
                 parts.append(rej)
-            if out is None or not (~bad).any():
+            if out is None or not (~bad).any():  # every row rejected: the rejects still count
+                if len(rej):
+                    yield Loaded(pd.DataFrame() if out is None else out[~bad].reset_index(drop=True),
+                                 mapping or {}, notes, rej, warnings, raw.name, raw.unit)
                 continue
             out = out[~bad].reset_index(drop=True)
             yield Loaded(out, mapping, notes, rej, warnings, raw.name, raw.unit)
@@ -436,4 +441,5 @@ def iter_feedback(source: str | Path | pd.DataFrame, *, chunk_size: int = 50_000
     2000
     """
     for loaded in iter_loaded(source, chunk_size=chunk_size, **options):
-        yield loaded.to_frame()
+        if len(loaded.frame):
+            yield loaded.to_frame()
