@@ -81,7 +81,7 @@ class StreamResult:
     """What :func:`run_streaming` returns: the small tables and the run record.
 
     The large tables stay on disk: :meth:`load` reads the whole output folder
-    as an :class:`~voc.pipeline.Analysis` (only sensible when it fits in
+    as an :class:`~voc.outputs.Analysis` (only sensible when it fits in
     memory); read columns of ``records.parquet`` / ``mentions.parquet``
     with :func:`pandas.read_parquet` otherwise.
     """

@@ -1,5 +1,7 @@
-"""The steps both drivers run, one helper each: the stage work that :func:`voc.pipeline.analyze`
-(in memory) and :func:`voc.engine.run_streaming` (in chunks) share, so the two cannot drift apart.
+"""The stage steps both drivers run (in memory and streaming), one helper each, so the two cannot drift apart.
+
+:func:`voc.pipeline.analyze` (in memory) and :func:`voc.engine.run_streaming`
+(in chunks) call the same helpers for the same work.
 
 Load (:func:`prepare_records` and the warnings), choose the embedder
 (:func:`choose_embedder`), fit or reuse the theme model with the analysts'

@@ -286,7 +286,7 @@ def load_feedback(
         Also write the problem rows (source_line, reason, raw fields) to this
         CSV, atomically; written whenever given, also when loading fails.
         Text cells are formula-escaped like the other CSV outputs (see
-        :func:`voc.pipeline.csv_safe`).
+        :func:`voc.outputs.csv_safe`).
     ces_scale, csat_scale : (int, int)
         Allowed range of CES and CSAT answers.
     date_format : str or None
