@@ -13,7 +13,8 @@ import pytest
 import voc
 from voc import columns as C
 from voc.config import Config
-from voc.engine import _LEAD, Reservoir, run_streaming
+from voc.engine import Reservoir, run_streaming
+from voc.executors import LEAD as _LEAD
 from voc.errors import ConfigError, InputError, ModelError
 from voc.io import iter_feedback, load_feedback, rejects
 from voc.pipeline import Analysis, analyze
@@ -256,7 +257,7 @@ def test_dask_engine_matches_local(tmp_path):
 
 def test_engine_quotes_fill_keeps_topic_rows():
     """Topic rows (theme <NA>) of the pain table keep their quotes; theme rows get the engine's."""
-    from voc.engine import _Quotes
+    from voc.streaming import Quotes as _Quotes
     from voc.rank import rank_pain_points
 
     mentions = pd.DataFrame({"voc_id": ["a", "b"], "theme": [0, 1], "topic": [3, 3],

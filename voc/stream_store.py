@@ -21,7 +21,7 @@ with the dump:
    Parquet row group (one input chunk) at a time, in **one transaction**: an
    interrupted or killed backfill leaves the store exactly as it was, and
    running it again starts over. The lineage events are those of the
-   in-memory path (:func:`voc.pipeline.lineage_events`).
+   in-memory path (:func:`voc.steps.lineage_events`).
 
 Re-running a dump adds nothing (every record is known: ``None`` is returned
 and the store is unchanged).
@@ -88,7 +88,7 @@ def run_store_streaming(
         or None when the store already held every record (unchanged store).
     """
     from .engine import DEFAULT_CHUNK_SIZE, run_streaming
-    from .pipeline import check_report_dates, lineage_events, new_events
+    from .steps import check_report_dates, lineage_events, new_events
     from .store import Store
 
     config = config or Config()
@@ -166,7 +166,9 @@ def _discover(out: Path, model: Any, config: Config, *, embedder: str, given: An
 
     from . import embed as E
     from . import segment as S
-    from .engine import Reservoir, cached_embedder
+    from .chunks import cached_embedder
+    from .steps import extend_themes
+    from .streaming import Reservoir
 
     cols = [C.TEXT, C.LANGUAGE, C.THEME, C.SENTIMENT_LABEL]
     file = pq.ParquetFile(out / "mentions.parquet")
@@ -189,7 +191,5 @@ def _discover(out: Path, model: Any, config: Config, *, embedder: str, given: An
     model_texts = [S.model_text(t) for t in texts]
     with E.opened_cache(config.cache_dir) as cache:
         vectors = E.embed_texts(model_texts, cached_embedder(given if given is not None else embedder), cache=cache)
-    tokens, phrases = S.keyword_tokens_and_phrases(model_texts, languages)
-    return list(model.extend(vectors, texts, tokens, languages=languages,
-                             sentiment=rows[C.SENTIMENT_LABEL].tolist(),
-                             min_theme_size=config.min_theme_size, phrases=phrases))
+    return extend_themes(model, vectors, texts, model_texts, languages, rows[C.SENTIMENT_LABEL].tolist(),
+                         config=config)

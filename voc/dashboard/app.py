@@ -192,7 +192,7 @@ def pain_choices(s: Store, level: str, f: dict[str, Any]) -> list[dict[str, Any]
 
 def csv_bytes(df: pd.DataFrame) -> str:
     """CSV text of a table with the CLI's formula-cell protection (:func:`voc.pipeline.csv_safe`)."""
-    from ..pipeline import csv_safe
+    from ..outputs import csv_safe
 
     buf = io.StringIO()
     csv_safe(df).to_csv(buf, index=False)
