@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "load_feedback": "voc.io",
+    "read_feedback": "voc.io",
+    "Loaded": "voc.io",
     "validate_feedback": "voc.io",
     "make_feedback": "voc.sample",
     "sample_path": "voc.sample",
