@@ -694,8 +694,7 @@ def run_streaming(
                                    split_polarity=config.split_polarity,
                                    random_state=config.random_state).fit(
                     vectors, texts, tokens, languages=langs, sentiment=polarity, phrases=phrases,
-                    taxonomy=seed_index)
-                model.embedder_name_ = emb.name
+                    taxonomy=seed_index, embedder_name=emb.name)
                 del vectors, tokens, phrases, texts, model_texts, langs, polarity, reservoir
             if edits is not None:
                 model.apply_edits(edits)

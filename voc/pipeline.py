@@ -363,8 +363,8 @@ def analyze(
                 sentiment=[polarity[i] for i in fit_idx],
                 phrases=[phrases[i] for i in fit_idx],
                 taxonomy=seed_index,
+                embedder_name=embedder.name,
             )
-            model.embedder_name_ = embedder.name
         if edits is not None:
             model.apply_edits(edits)
         theme_ids, theme_probs = model.assign(embeddings, sentiment=polarity)
