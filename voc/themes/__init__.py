@@ -47,7 +47,8 @@ from .assign import DUPLICATE_SIMILARITY, top_k
 from .cluster import COHESION_TRIM, default_min_theme_size
 from .edits import load_edits
 from .labels import c_tf_idf
-from .model import PARAMETER_RULES, ThemeModel
+from .model import ThemeModel
+from .params import PARAMETER_RULES
 from .persist import ARRAYS_NPZ, FORMAT, FORMAT_VERSION, MODEL_JSON
 from .state import NOISE, ThemeState
 from .tables import EXEMPLAR_SEPARATOR, KEYWORD_SEPARATOR, LABEL_SEPARATOR

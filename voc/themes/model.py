@@ -9,15 +9,14 @@ and the code frame in :mod:`voc.themes.seeds`.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
-from ..errors import ConfigError, InputError, ModelError
+from ..errors import InputError, ModelError
 from . import labels as L
 from . import summary as summ
 from .assign import DUPLICATE_SIMILARITY, policy, positions, resolve, support_floors, votes
@@ -25,6 +24,8 @@ from .cluster import (COHESION_TRIM, cluster, cohesion, default_min_theme_size, 
                       relabel_by_size, split_by_polarity)
 from .edits import empty_edits, validate_edits
 from .hierarchy import TOPIC_ZSCORE, group_themes, join_topics, topic_threshold
+from .params import as_embeddings
+from .params import check_params, param_names
 from .state import KeywordCounts, PhraseCounts, References, ThemeState, ThemeTable
 from .tables import KEYWORD_SEPARATOR, build_tables, group_labels
 
@@ -32,45 +33,7 @@ log = logging.getLogger("voc.themes")
 
 NOISE = -1
 
-__all__ = ["ThemeModel", "PARAMETER_RULES"]
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def _is_real(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _int_rule(low: int, none: bool = False) -> tuple[Callable[[Any], bool], str]:
-    test = (lambda v: v is None or (_is_int(v) and v >= low)) if none else (lambda v: _is_int(v) and v >= low)
-    return test, f"None or an int >= {low}" if none else f"an int >= {low}"
-
-
-_ZSCORE = (lambda v: v is None or (_is_real(v) and 0 <= v < np.inf), "None or a float >= 0")
-_SHARE = (lambda v: isinstance(v, (int, float)) and 0.0 <= v <= 1.0, "a float in the range [0, 1]")
-PARAMETER_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "min_theme_size": _int_rule(2, none=True),
-    "min_samples": _int_rule(1, none=True),
-    "n_components": _int_rule(2, none=True),
-    "n_neighbors": _int_rule(2),
-    "n_assign_neighbors": _int_rule(1),
-    "max_references": _int_rule(1),
-    "n_keywords": _int_rule(1),
-    "n_label_words": _int_rule(1),
-    "n_exemplars": _int_rule(0),
-    "random_state": (_is_int, "an int"),
-    "cluster_selection_method": (lambda v: v in ("eom", "leaf"), "one of 'eom', 'leaf'"),
-    "merge_zscore": _ZSCORE,
-    "topic_zscore": _ZSCORE,
-    "topic_polarity": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
-    "split_polarity": (lambda v: v is None or (_is_real(v) and 0 < v <= 0.5),
-                       "None or a float in the range (0, 0.5]"),
-    "outlier_threshold": _SHARE,
-    "noise_quantile": _SHARE,
-}
-"""Every ThemeModel parameter: (test, allowed values as the error message words them), checked in this order."""
+__all__ = ["ThemeModel"]
 
 
 class ThemeModel:
@@ -210,23 +173,14 @@ class ThemeModel:
 
 
     # ------------------------------------------------------------------ params
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        """The constructor's keyword arguments, in signature order (as scikit-learn reads them)."""
-        return [p.name for p in inspect.signature(cls.__init__).parameters.values() if p.kind == p.KEYWORD_ONLY]
-
     def get_params(self) -> dict[str, Any]:
-        """The constructor arguments as a dict."""
-        return {name: getattr(self, name) for name in self._param_names()}
+        """The constructor arguments as a dict (in signature order, as scikit-learn reads them)."""
+        return {name: getattr(self, name) for name in param_names(type(self))}
 
     def check_params(self) -> None:
         """Raise :class:`~voc.errors.ConfigError` naming the first bad parameter, what it must be and
-        the value it got (:data:`PARAMETER_RULES`); ``fit`` and ``load`` call it."""
-        for name, (test, allowed) in PARAMETER_RULES.items():
-            value = getattr(self, name)
-            if not test(value):
-                raise ConfigError(f"The '{name}' parameter of ThemeModel must be {allowed}. "
-                                  f"Got {value!r} instead.")
+        the value it got (:data:`voc.themes.params.PARAMETER_RULES`); ``fit`` and ``load`` call it."""
+        check_params(self.get_params(), "ThemeModel")
 
     # --------------------------------------------------------------------- fit
     def fit(
@@ -291,7 +245,7 @@ class ThemeModel:
         """:meth:`fit`; ``allow_single_cluster`` and ``min_cohesion`` are :meth:`extend`'s options
         for :func:`voc.themes.cluster.cluster`."""
         self.check_params()
-        X = _as_embeddings(embeddings)
+        X = as_embeddings(embeddings)
         n = len(X)
         texts = [str(t) for t in texts]
         if any(isinstance(toks, str) for toks in tokens):
@@ -423,7 +377,7 @@ class ThemeModel:
         """
         self._check_fitted()
         st = self.state_
-        X = _as_embeddings(embeddings)
+        X = as_embeddings(embeddings)
         if len(X) and X.shape[1] != st.dim:
             raise InputError(
                 f"The theme model was fitted on {st.dim}-dimensional embeddings; "
@@ -538,7 +492,7 @@ class ThemeModel:
             The ids of the new themes (empty when none emerged).
         """
         self._check_fitted()
-        X = _as_embeddings(embeddings)
+        X = as_embeddings(embeddings)
         mcs = min_theme_size or self.min_theme_size_
         if len(X) < max(2 * mcs, 3):
             return []
@@ -627,12 +581,3 @@ class ThemeModel:
         changed = {k: v for k, v in self.get_params().items() if v != ThemeModel().get_params()[k]}
         return f"ThemeModel({', '.join(f'{k}={v!r}' for k, v in changed.items())})"
 
-
-def _as_embeddings(embeddings: Any) -> np.ndarray:
-    X = np.asarray(embeddings, dtype=np.float32)
-    if X.ndim != 2:
-        raise InputError(f"Embeddings must be a 2-D array (n, d); got shape {X.shape}.")
-    if not np.isfinite(X).all():
-        raise InputError("Embeddings contain NaN or infinite values; re-embed the texts.")
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return np.divide(X, norms, out=np.zeros_like(X), where=norms > 0)
