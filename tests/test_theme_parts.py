@@ -7,12 +7,14 @@ import copy
 import numpy as np
 import pytest
 
-from voc.errors import ConfigError
+from voc.errors import ConfigError, InputError
 from voc.themes import PARAMETER_RULES, ThemeModel
 from voc.themes.assign import neighbours, policy, positions, resolve, support_floors, votes
 from voc.themes.cluster import cohesion, knn_graph, merge_duplicates, relabel_by_size, split_by_polarity
 from voc.themes.state import KeywordCounts, PhraseCounts, References, ThemeState, ThemeTable
-from voc.themes.tables import build_tables, group_labels
+from voc.themes.params import as_embeddings, check_params, param_names
+from voc.themes.seeds import seed_index
+from voc.themes.tables import build_tables, freeze_labels, group_labels
 from voc.themes.edits import empty_edits
 
 
@@ -177,3 +179,24 @@ def test_fit_records_the_embedder_name_and_set_state_rederives_the_tables(tmp_pa
     st = model.state_.subset(np.array([0]))
     model.set_state(st)
     assert model.n_themes_ == 1 and model.themes_["theme"].tolist() == [0]
+
+
+def test_freeze_labels_keeps_the_current_keywords_and_labels():
+    s = state(3)
+    out = build_tables(s, empty_edits(), n_keywords=2, n_label_words=1, n_exemplars=1)
+    freeze_labels(s, out.themes, out.topics, out.id_map, renamed={1: "renamed"})
+    assert set(s.frozen_labels) == {0, 2} and set(s.frozen_words) <= {0, 1, 2}
+    assert s.frozen_labels[0] == out.themes.set_index("theme").at[0, "label"]
+    assert set(s.frozen_topic_words) <= set(out.topics["topic"])
+
+
+def test_param_names_check_params_as_embeddings_and_seed_index():
+    assert param_names(ThemeModel)[-1] == "random_state"
+    check_params({"n_keywords": 3}, "X")
+    with pytest.raises(ConfigError, match=r"The 'n_keywords' parameter of X must be an int >= 1\. Got 0 instead\."):
+        check_params({"n_keywords": 0}, "X")
+    X = as_embeddings([[3, 4], [0, 0]])
+    assert X.dtype == np.float32 and X.tolist() == [[0.6000000238418579, 0.800000011920929], [0.0, 0.0]]
+    with pytest.raises(InputError, match="2-D"):
+        as_embeddings([1, 2])
+    assert seed_index(ThemeModel()) is None and seed_index(object()) is None

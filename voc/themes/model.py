@@ -24,10 +24,9 @@ from .cluster import (COHESION_TRIM, cluster, cohesion, default_min_theme_size, 
                       relabel_by_size, split_by_polarity)
 from .edits import empty_edits, validate_edits
 from .hierarchy import TOPIC_ZSCORE, group_themes, join_topics, topic_threshold
-from .params import as_embeddings
-from .params import check_params, param_names
+from .params import as_embeddings, check_params, param_names
 from .state import KeywordCounts, PhraseCounts, References, ThemeState, ThemeTable
-from .tables import KEYWORD_SEPARATOR, build_tables, group_labels
+from .tables import build_tables, freeze_labels, group_labels
 
 log = logging.getLogger("voc.themes")
 
@@ -518,21 +517,8 @@ class ThemeModel:
         j = new.n_themes
         if j == 0:
             return []
-        # established themes keep their keywords and labels: new classes
-        # would otherwise shift every theme's c-TF-IDF weights a little
-        target = self._id_map[1:]
-        for row in self.themes_.itertuples():
-            parts = np.flatnonzero(target == row.theme)
-            if len(parts) == 1 and row.keywords:
-                st.frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
-            if len(parts) == 1 and row.theme not in self.edits_["rename"]:
-                st.frozen_labels.setdefault(int(parts[0]), row.label)
-        # so do topics whose themes do not change
-        for row in self.topics_.itertuples():
-            parts = tuple(sorted(int(p) for s in row.themes.split(KEYWORD_SEPARATOR)
-                                 for p in np.flatnonzero(target == int(s))))
-            if row.keywords:
-                st.frozen_topic_words[int(row.topic)] = (parts, row.keywords.split(KEYWORD_SEPARATOR))
+        # established themes and unchanged topics keep their keywords and labels
+        freeze_labels(st, self.themes_, self.topics_, self._id_map, renamed=self.edits_["rename"])
         # every existing topic keeps its id; a new theme joins the nearest
         # topic within the fitted cut, else it starts a new topic
         sides = (lambda t: t.negative) if self.topic_polarity else (lambda t: None)

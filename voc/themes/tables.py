@@ -17,7 +17,7 @@ LABEL_SEPARATOR = " / "
 KEYWORD_SEPARATOR = "; "
 EXEMPLAR_SEPARATOR = " | "
 
-__all__ = ["Tables", "build_tables", "group_labels", "c_tf_idf", "LABEL_SEPARATOR", "KEYWORD_SEPARATOR",
+__all__ = ["Tables", "build_tables", "group_labels", "freeze_labels", "c_tf_idf", "LABEL_SEPARATOR", "KEYWORD_SEPARATOR",
            "EXEMPLAR_SEPARATOR"]
 
 
@@ -178,3 +178,28 @@ def _topics(state: ThemeState, edits: dict, parts_of: dict, quotes_of: dict, res
         })
     cols = ["topic", "label", "keywords", "exemplars", "size", "languages", "themes"]
     return topic_of, pd.DataFrame(records, columns=cols).astype({"topic": int, "size": int})
+
+
+def freeze_labels(state: ThemeState, themes: pd.DataFrame, topics: pd.DataFrame, id_map: np.ndarray, *,
+                  renamed: dict) -> None:
+    """Keep the current keywords and labels of established themes and topics (``extend``), in place.
+
+    Themes that are one fit id keep their keywords and (unless renamed by
+    the analyst) their label; topics keep their keywords while their themes
+    do not change.
+    """
+    # established themes keep their keywords and labels: new classes
+    # would otherwise shift every theme's c-TF-IDF weights a little
+    target = id_map[1:]
+    for row in themes.itertuples():
+        parts = np.flatnonzero(target == row.theme)
+        if len(parts) == 1 and row.keywords:
+            state.frozen_words.setdefault(int(parts[0]), row.keywords.split(KEYWORD_SEPARATOR))
+        if len(parts) == 1 and row.theme not in renamed:
+            state.frozen_labels.setdefault(int(parts[0]), row.label)
+    # so do topics whose themes do not change
+    for row in topics.itertuples():
+        parts = tuple(sorted(int(p) for s in row.themes.split(KEYWORD_SEPARATOR)
+                             for p in np.flatnonzero(target == int(s))))
+        if row.keywords:
+            state.frozen_topic_words[int(row.topic)] = (parts, row.keywords.split(KEYWORD_SEPARATOR))
