@@ -218,8 +218,8 @@ def fit_themes(vectors: np.ndarray, texts: Sequence[str], model_texts: Sequence[
         sentiment=[sentiment[i] for i in index],
         phrases=[phrases[i] for i in index],
         taxonomy=taxonomy,
+        embedder_name=embedder_name,
     )
-    model.embedder_name_ = embedder_name
     return apply_edits(model, edits)
 
 

@@ -10,7 +10,7 @@ Two halves (see ``docs/themes.md``, "Labels"):
   sequence that groups its spellings ("promo code was rejected" and "promo
   codes rejected" share the key "promo code reject").
 * :func:`phrase_labels` weights candidates by class-based TF-IDF per theme
-  (:func:`voc.themes.c_tf_idf`) and picks each theme's label from a theme x
+  (:func:`c_tf_idf`) and picks each theme's label from a theme x
   phrase count matrix. Rows can be sums of leaf themes (topics), so the same
   function labels any grouping of themes.
 
@@ -85,6 +85,24 @@ _EN_KEY_DROP = frozenset(
 )
 """Words left out of an English phrase's key (determiners, pronouns,
 auxiliaries, intensifiers): "the promo code was rejected" -> "promo code reject"."""
+
+
+def c_tf_idf(counts: np.ndarray) -> np.ndarray:
+    """Class-based TF-IDF (BERTopic's c-TF-IDF) of a class x term count matrix.
+
+    ``score(w, c) = tf(w, c) * log(1 + A / f(w))`` with ``tf`` the term count
+    divided by the class's total count, ``A`` the mean number of words per
+    class and ``f(w)`` the count of ``w`` over all classes.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.size == 0:
+        return counts
+    totals = counts.sum(axis=1, keepdims=True)
+    tf = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    freq = counts.sum(axis=0)
+    avg = counts.sum() / max(len(counts), 1)
+    idf = np.log1p(np.divide(avg, freq, out=np.zeros_like(freq), where=freq > 0))
+    return tf * idf
 
 
 def _en_kind(t, stop) -> str:
@@ -406,8 +424,6 @@ def phrase_labels(counts: np.ndarray, negative: np.ndarray | None, texts: Sequen
             major[i] = pooled_neg[i]
         elif neg_totals[i] and (pooled[i] - pooled_neg[i]).sum():
             major[i] = pooled[i] - pooled_neg[i]
-    from . import c_tf_idf
-
     scores = c_tf_idf(major)
     ja = np.array([_is_ja(k) for k in ukeys])
     weight = np.array([_length_weight(k) for k in ukeys])
