@@ -408,11 +408,6 @@ def _typo(rng: np.random.Generator, text: str) -> str:
     return " ".join(words)
 
 
-def _nps(scores: pd.Series) -> float:
-    s = scores.dropna()
-    return float(100 * ((s >= 9).mean() - (s <= 6).mean())) if len(s) else float("nan")
-
-
 def planted_truth(df: pd.DataFrame | None = None, *, random_state: int = 0, **options) -> pd.DataFrame:
     """The planted pain points and their realised effect on NPS.
 
@@ -446,7 +441,9 @@ def planted_truth(df: pd.DataFrame | None = None, *, random_state: int = 0, **op
             f"planted_truth: df is not the output of make_feedback({n}, random_state={random_state}). "
             f"Pass the random_state and options it was generated with."
         )
-    overall = _nps(generated["nps"])
+    from .survey import nps  # the one NPS definition
+
+    overall = nps(generated["nps"]).value
     out = []
     for key in PAIN_POINTS:
         t = THEMES[key]
@@ -455,7 +452,7 @@ def planted_truth(df: pd.DataFrame | None = None, *, random_state: int = 0, **op
             "key": key, "touchpoint": t.touchpoint, "first_week": t.first_week,
             "description": t.description, "keywords_en": t.keywords_en, "keywords_ja": t.keywords_ja,
             "nps_shift": t.nps_shift, "records": int(carries.sum()),
-            "nps_impact": round(overall - _nps(generated.loc[~carries, "nps"]), 2),
+            "nps_impact": round(overall - nps(generated.loc[~carries, "nps"]).value, 2),
         })
     return pd.DataFrame(out)
 
