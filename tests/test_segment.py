@@ -384,3 +384,17 @@ def test_japanese_rules_module(ja_nlp):
     assert ja.units(ja_nlp("配送は遅いが、対応は良い。"), split_contrast=False) == ["配送は遅いが、対応は良い。"]
     assert ja.units(ja_nlp("部屋は綺麗 朝食も美味しい"), split_contrast=True) == ["部屋は綺麗", "朝食も美味しい"]
     assert ja.keywords(ja_nlp("送料無料でした")) == ["送料無料"]
+
+
+def test_segment_counted_returns_the_truncation_count_beside_the_units():
+    """The drivers take the count of cut records as a value, not from ``attrs`` (issue 20, item 8)."""
+    import pandas as pd
+
+    from voc.segment import segment, segment_counted
+
+    recs = pd.DataFrame({"voc_id": ["a", "b"], "text": ["One. Two. Three. Four.", "Just one."]})
+    units, n_cut = segment_counted(recs, max_units=2)
+    assert n_cut == 1 and units["voc_id"].tolist() == ["a", "a", "b"]
+    assert units.attrs == {}
+    legacy = segment(recs, max_units=2)
+    assert legacy.attrs["voc_units_truncated"] == 1 and legacy.equals(units)

@@ -66,21 +66,16 @@ def cached_scorer(spec: Any, embedder_name: str) -> Any:
 
 
 def segment_chunk(records: pd.DataFrame, *, unit: str = "sentence",
-                  max_units: int | None = None) -> tuple[list[str], pd.DataFrame]:
-    """Pass-1 work of one chunk: record languages and the mentions (voc_id, unit, text, language).
-
-    ``mentions.attrs["voc_units_truncated"]`` counts the records cut to ``max_units`` units.
-    """
+                  max_units: int | None = None) -> tuple[list[str], pd.DataFrame, int]:
+    """Pass-1 work of one chunk: record languages, the mentions (voc_id, unit, text, language) and the
+    number of records cut to ``max_units`` units."""
     from . import segment as S
 
     languages = list(S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist()))
     frame = pd.DataFrame({C.VOC_ID: records[C.VOC_ID].to_numpy(), C.TEXT: records[C.TEXT].to_numpy(),
                           C.LANGUAGE: languages})
-    mentions = S.segment(frame, unit=unit, max_units=max_units)
-    cut = mentions.attrs.get("voc_units_truncated", 0)
-    mentions = mentions.reset_index(drop=True)
-    mentions.attrs["voc_units_truncated"] = cut
-    return languages, mentions
+    mentions, cut = S.segment_counted(frame, unit=unit, max_units=max_units)
+    return languages, mentions.reset_index(drop=True), cut
 
 
 def embed_chunk(texts: list[str], *, embedder: Any, cache_dir: str | None = None) -> int:

@@ -321,9 +321,9 @@ def _read_and_segment(source: Any, stage: Path, runner: Any, *, config: Config, 
             pending.append(records)
             yield records[[C.VOC_ID, C.TEXT]]
 
-    for langs, ments in runner.map(segment_chunk, chunks(), unit=config.unit,
-                                   max_units=config.max_units_per_record):
-        read.n_cut += ments.attrs.get("voc_units_truncated", 0)
+    for langs, ments, n_cut in runner.map(segment_chunk, chunks(), unit=config.unit,
+                                          max_units=config.max_units_per_record):
+        read.n_cut += n_cut
         records = pending.popleft()
         records[C.LANGUAGE] = langs
         i = read.n_chunks

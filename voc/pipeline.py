@@ -130,9 +130,8 @@ def analyze(
 
     with timer.stage("segment", f"{len(records):,} records") as info:
         records[C.LANGUAGE] = S.detect_languages(records[C.TEXT].fillna("").astype(str).tolist())
-        mentions = S.segment(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit,
-                             max_units=config.max_units_per_record)
-        n_cut = mentions.attrs.get("voc_units_truncated", 0)
+        mentions, n_cut = S.segment_counted(records[[C.VOC_ID, C.TEXT, C.LANGUAGE]], unit=config.unit,
+                                            max_units=config.max_units_per_record)
         mentions = mentions.reset_index(drop=True)
         info["detail"] = f"{len(records):,} records -> {len(mentions):,} mentions"
         if n_cut:

@@ -38,11 +38,11 @@ from voc.segment.common import model_text
 from voc.segment.ja import JA_STOP_WORDS
 from voc.segment.keywords import keyword_tokens, keyword_tokens_and_phrases
 from voc.segment.language import DETECTED, JA_WEIGHT, detect_language, detect_languages
-from voc.segment.units import UNIT_CHAR_BUDGET, segment
+from voc.segment.units import UNIT_CHAR_BUDGET, segment, segment_counted
 
 __all__ = [
     "DETECTED", "JA_STOP_WORDS", "JA_WEIGHT", "UNITS", "UNIT_CHAR_BUDGET", "detect_language",
-    "detect_languages", "keyword_tokens", "keyword_tokens_and_phrases", "model_text", "segment",
+    "detect_languages", "keyword_tokens", "keyword_tokens_and_phrases", "model_text", "segment", "segment_counted",
 ]
 
 # The names tests and benchmarks imported from the single module voc/segment.py

@@ -30,6 +30,21 @@ def segment(
     batch_size: int = 512,
     max_units: int | None = None,
 ) -> "pd.DataFrame":
+    """:func:`segment_counted`'s units, with the count of truncated records also in ``attrs``."""
+    out, n_cut = segment_counted(records, unit=unit, split_contrast=split_contrast, batch_size=batch_size,
+                                 max_units=max_units)
+    out.attrs["voc_units_truncated"] = n_cut
+    return out
+
+
+def segment_counted(
+    records: "pd.DataFrame",
+    *,
+    unit: str = "sentence",
+    split_contrast: bool = True,
+    batch_size: int = 512,
+    max_units: int | None = None,
+) -> "tuple[pd.DataFrame, int]":
     """Split records into units (sentences and contrast clauses, or records).
 
     Parameters
@@ -52,15 +67,17 @@ def segment(
         (its first ones), and tokenize at most ``max_units`` pieces (lines)
         and about ``max_units * UNIT_CHAR_BUDGET`` characters of it, so one
         outsized record costs bounded time. The number of records cut is
-        ``result.attrs["voc_units_truncated"]``. ``None``: no bound.
+        returned beside the units (and, by :func:`segment`, in
+        ``result.attrs["voc_units_truncated"]``). ``None``: no bound.
 
     Returns
     -------
-    pandas.DataFrame
+    (pandas.DataFrame, int)
         One row per unit with columns ``voc_id`` (str), ``unit`` (int,
         0-based position within the record), ``text`` (str) and
         ``language`` ("en", "ja" or "und"). Records without text give no
-        rows; units without a letter, digit or emoji are dropped.
+        rows; units without a letter, digit or emoji are dropped. Then the
+        number of records cut to ``max_units`` units.
 
     Notes
     -----
@@ -145,5 +162,4 @@ def segment(
             C.LANGUAGE: pd.Series(rows_lang, dtype=object),
         }
     )
-    out.attrs["voc_units_truncated"] = int(sum(cut))
-    return out
+    return out, int(sum(cut))
