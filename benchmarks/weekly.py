@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         run_incremental(df, Store(Path(tmp) / "scratch.duckdb"), config=config)
         t_scratch = time.perf_counter() - t0
-    print(f"| run | records | seconds |\n|---|---|---|")
+    print("| run | records | seconds |\n|---|---|---|")
     print(f"| initial store | {len(old):,} | {t_old:.1f} |")
     print(f"| weekly (incremental) | {len(new):,} | {t_week:.1f} |")
     print(f"| from scratch | {len(df):,} | {t_scratch:.1f} |")

@@ -55,4 +55,7 @@ from .tables import EXEMPLAR_SEPARATOR, KEYWORD_SEPARATOR, LABEL_SEPARATOR
 
 _top_k = top_k  # the name tests of earlier versions import
 
-__all__ = ["ThemeModel", "load_edits", "c_tf_idf", "default_min_theme_size"]
+__all__ = ["ThemeModel", "load_edits", "c_tf_idf", "default_min_theme_size", "top_k",
+           # names the single module voc/themes.py had, re-exported for existing imports
+           "DUPLICATE_SIMILARITY", "COHESION_TRIM", "PARAMETER_RULES", "ARRAYS_NPZ", "FORMAT", "FORMAT_VERSION",
+           "MODEL_JSON", "NOISE", "ThemeState", "EXEMPLAR_SEPARATOR", "KEYWORD_SEPARATOR", "LABEL_SEPARATOR"]
