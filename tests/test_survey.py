@@ -254,3 +254,14 @@ def test_nps_counts_validates_as_nps():
     assert nps_counts([]) == (0, 0, 0)
     with pytest.raises(InputError, match=r"NPS scores must be integers from 0 to 10\. Got invalid value\(s\): 11"):
         nps_counts([10, 11])
+
+
+def test_nps_from_totals_is_nps_from_counts_with_the_passives_as_the_rest():
+    from voc.survey import nps_from_counts, nps_from_totals
+
+    rng = np.random.default_rng(1)
+    p, pa, d = (rng.integers(0, 50, 200) for _ in range(3))
+    got, want = nps_from_totals(p, d, p + pa + d), nps_from_counts(p, pa, d)
+    assert np.array_equal(got.value, want.value, equal_nan=True)
+    assert np.array_equal(got.variance, want.variance, equal_nan=True)
+    assert np.isnan(nps_from_totals(0, 0, 0).value)

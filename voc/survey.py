@@ -185,6 +185,18 @@ def nps_from_counts(promoters: Any, passives: Any, detractors: Any, *, confidenc
     return NpsEstimate(*out)
 
 
+def nps_from_totals(promoters: Any, detractors: Any, respondents: Any, *,
+                    confidence: float = 0.95) -> NpsEstimate:
+    """:func:`nps_from_counts` from the counts SQL and group-bys give: promoters, detractors and all
+    respondents (the passives are the rest).
+
+    >>> nps_from_totals(2, 1, 4).value
+    25.0
+    """
+    p, d, n = (np.asarray(c, dtype=float) for c in (promoters, detractors, respondents))
+    return nps_from_counts(p, n - p - d, d, confidence=confidence)
+
+
 def csat(
     scores: Any,
     *,

@@ -37,7 +37,6 @@ Spikes (:func:`detect_spikes`)
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,12 +118,6 @@ def _nps_classes(scores: pd.Series) -> dict[str, np.ndarray]:
     """Per answer: scored (``_n``), promoter (``_p``) and detractor (``_d``) as 0/1, validated as :func:`voc.nps`."""
     points = survey.nps_points(scores)
     return {"_n": (~np.isnan(points)).astype(int), "_p": (points > 0).astype(int), "_d": (points < 0).astype(int)}
-
-
-def _nps_of(p: Any, d: Any, n: Any) -> np.ndarray:
-    """NPS from promoter, detractor and respondent counts (NaN without respondents)."""
-    p, d, n = (np.asarray(v, dtype=float) for v in (p, d, n))
-    return survey.nps_from_counts(p, n - p - d, d).value
 
 
 def _theme_mentions(records: pd.DataFrame, mentions: pd.DataFrame) -> pd.DataFrame:
@@ -256,9 +249,10 @@ def theme_trends(
     if has_nps:
         for col in ("_n", "_p", "_d"):
             out[col] = out[col].fillna(0)
-        out["nps"] = _nps_of(out["_p"], out["_d"], out["_n"])
-        nps_all = _nps_of(out["_P"], out["_D"], out["_N"])
-        nps_rest = _nps_of(out["_P"] - out["_p"], out["_D"] - out["_d"], out["_N"] - out["_n"])
+        out["nps"] = survey.nps_from_totals(out["_p"], out["_d"], out["_n"]).value
+        nps_all = survey.nps_from_totals(out["_P"], out["_D"], out["_N"]).value
+        nps_rest = survey.nps_from_totals(out["_P"] - out["_p"], out["_D"] - out["_d"],
+                                          out["_N"] - out["_n"]).value
         out["nps_impact"] = nps_all - nps_rest
         out["nps_n"] = out["_n"].astype(int)
     else:

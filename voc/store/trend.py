@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ConfigError, StoreError
-from ..survey import DETRACTOR_UPTO, PROMOTER_FROM, nps_from_counts
+from ..survey import DETRACTOR_UPTO, PROMOTER_FROM, nps_from_totals
 from ..trends import TREND_METRICS  # metrics of Store.trend and voc.trends.metric_trend: one definition
 
 SCORE_TRENDS = ("nps", "csat", "ces")
@@ -91,12 +91,12 @@ class StoreTrends:
 def _nps_of(df: pd.DataFrame, prefix: str) -> Any:
     """NPS per row from the counts :func:`trend_sql` selects (NaN where a period has none)."""
     p, d, scored = (df[f"{prefix}{c}"].astype(float).to_numpy() for c in ("promoters", "detractors", "scored"))
-    return nps_from_counts(p, scored - p - d, d).value
+    return nps_from_totals(p, d, scored).value
 
 
 def _nps_counts_sql(where: str = "TRUE", prefix: str = "") -> str:
     """SQL counts of promoters, detractors and scored records of ``r`` (the NPS formula is
-    :func:`voc.survey.nps_from_counts`, applied by :meth:`Store.trend`)."""
+    :func:`voc.survey.nps_from_totals`, applied by :meth:`Store.trend`)."""
     return (f"count(*) FILTER (WHERE nps >= {PROMOTER_FROM} AND {where}) AS {prefix}promoters, "
             f"count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO} AND {where}) AS {prefix}detractors, "
             f"count(*) FILTER (WHERE {where}) AS {prefix}scored")

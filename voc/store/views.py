@@ -37,7 +37,7 @@ import pandas as pd
 
 from .. import columns as C
 from ..errors import ConfigError
-from ..survey import DETRACTOR_UPTO, PROMOTER_FROM, nps_from_counts
+from ..survey import DETRACTOR_UPTO, PROMOTER_FROM, nps_from_totals
 
 FILTERS = ("weeks", "touchpoint", "channel", "language", "sentiment")
 """Keyword filters every dashboard read accepts."""
@@ -90,25 +90,19 @@ def filter_sql(*, weeks: Any = None, touchpoint: str | None = None, channel: str
     return sql, params
 
 
-def _nps(p: Any, d: Any, n: Any) -> Any:
-    """:func:`voc.survey.nps_from_counts` from promoter, detractor and respondent counts (SQL's)."""
-    p, d, n = (np.asarray(x, dtype=float) for x in (p, d, n))
-    return nps_from_counts(p, n - p - d, d)
-
-
 def _impact(P, D, N, p, d, n, z):
     """Complaint impact ``NPS(all) - NPS(rest)`` with its normal interval, from counts.
 
     ``impact = w * (NPS(complaint) - NPS(rest))`` with ``w = n / N``; its
     variance ``w**2 * (var(complaint) + var(rest))``, the variances those of
-    :func:`voc.survey.nps_from_counts`.
+    :func:`voc.survey.nps_from_totals`.
     """
     P, D, N, p, d, n = (np.asarray(x, dtype=float) for x in (P, D, N, p, d, n))
-    rest = _nps(P - p, D - d, N - n)
-    value = np.where((n > 0) & (N - n > 0), _nps(P, D, N).value - rest.value, np.nan)
+    rest = nps_from_totals(P - p, D - d, N - n)
+    value = np.where((n > 0) & (N - n > 0), nps_from_totals(P, D, N).value - rest.value, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         w = n / N
-        half = z * np.sqrt(w ** 2 * (_nps(p, d, n).variance + rest.variance))
+        half = z * np.sqrt(w ** 2 * (nps_from_totals(p, d, n).variance + rest.variance))
     return value, value - half, value + half
 
 
@@ -442,8 +436,8 @@ class StoreViews:
           ORDER BY th.theme, t.period"""
         df = self._query(sql, params)  # type: ignore[attr-defined]
         df["period"] = pd.to_datetime(df["period"])
-        nps_all = _nps(df["tot_p"], df["tot_d"], df["tot_n"]).value
-        nps_rest = _nps(df["tot_p"] - df["p"], df["tot_d"] - df["d"], df["tot_n"] - df["n"]).value
+        nps_all = nps_from_totals(df["tot_p"], df["tot_d"], df["tot_n"]).value
+        nps_rest = nps_from_totals(df["tot_p"] - df["p"], df["tot_d"] - df["d"], df["tot_n"] - df["n"]).value
         df["nps_impact"] = nps_all - nps_rest
         df["negative_share"] = df["negative_mentions"] / df["mentions"].where(df["mentions"] > 0)
         for c in ("volume", "mentions", "negative_mentions", "period_records"):
