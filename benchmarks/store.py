@@ -2,8 +2,9 @@
 
 Builds a synthetic store (52 weekly runs, ~400k records, ~1M mentions, 40
 themes, 8 touchpoints) in a temp folder, then times the read API (median of
-5 calls, cold connection each call, as a dashboard would make them) and one
-more incremental weekly write. Synthetic data only: needs nothing from
+5 calls, cold connection each call, as a dashboard would make them), the
+weekly report (time and peak RSS, in a fresh process) and one more
+incremental weekly write. Synthetic data only: needs nothing from
 shared/data.
 
     python benchmarks/store.py [--records 400000] [--weeks 52] [--keep PATH]
@@ -76,6 +77,30 @@ def timed(fn, repeat: int = 5) -> float:
     return statistics.median(times)
 
 
+REPORT = """
+import sys, tempfile, time
+import voc.report
+from voc.store import Store
+t = time.perf_counter()
+with tempfile.TemporaryDirectory() as out:
+    voc.report.write_report(Store(sys.argv[1]), out)
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the forked copy of the (big) parent
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(f"{time.perf_counter() - t:.3f} s, peak RSS {hwm / 1024:.0f} MB")
+"""
+
+
+def report_in_subprocess(path: Path) -> str:
+    """The weekly report of the store, written in a fresh process: its seconds and peak RSS."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", REPORT, str(path)], capture_output=True, text=True, cwd=root)
+    if out.returncode:
+        raise SystemExit(f"write_report failed:\n{out.stderr}")
+    return out.stdout.strip()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=400_000)
@@ -117,10 +142,16 @@ def main() -> None:
         "quotes(theme=7)  (all weeks)": lambda: store.quotes(theme=7),
         "quotes(theme=7, weeks=last)": lambda: store.quotes(theme=7, weeks=last_week),
         "quotes(theme=7, touchpoint='app')": lambda: store.quotes(theme=7, touchpoint="app"),
+        # the dashboard's views (voc.store.views) and its alerts, unfiltered and for the last week
+        "pain_table()  (all weeks)": lambda: store.pain_table(),
+        "pain_table(weeks=last)": lambda: store.pain_table(weeks=last_week),
+        "heatmap()  (all weeks)": lambda: store.heatmap(),
+        "alerts()": lambda: store.alerts(),
     }
     print(f"{'query':45s} median seconds (5 calls)")
     for name, fn in queries.items():
         print(f"{name:45s} {timed(fn):.3f}")
+    print(f"{'write_report(store)  (fresh process)':45s} {report_in_subprocess(path)}")
     if reuse:  # keep the kept store as it was
         return
     t = time.perf_counter()

@@ -89,6 +89,7 @@ def test_killed_streaming_run_leaves_the_store_as_it_was_and_reruns_whole(tmp_pa
     kill_mid_write(tmp_path, tmp_path / f"{'base' if killed == 'backfill' else 'week'}.csv", path)
 
     store = Store(path, timeout=10)  # opens after the kill: the lock is free, the open transaction gone
+    assert list(tmp_path.glob(".voc-stage-*")), "the killed writer's staging folder should be left behind"
     if killed == "backfill":
         assert store.runs().empty and store.records().empty and store.load_model() is None
         run_store_streaming(tmp_path / "base.csv", store, scorer=FakeScorer(), **OPTS)
@@ -98,3 +99,4 @@ def test_killed_streaming_run_leaves_the_store_as_it_was_and_reruns_whole(tmp_pa
             pd.testing.assert_frame_equal(before[name], after[name], obj=name)
     run_store_streaming(tmp_path / "week.csv", store, scorer=FakeScorer(), **OPTS)  # the rerun starts over
     assert_same_store(reference, store)
+    assert not list(tmp_path.glob(".voc-stage-*"))  # the next write removed the stale staging folder

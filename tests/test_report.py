@@ -87,6 +87,73 @@ def test_write_report_from_store_and_analysis(store, tables, tmp_path):
     assert R.write_report(a, tmp_path / "a")["html"].read_text(encoding="utf-8").count('class="kpi"') == 5
 
 
+def _same_content(got: dict, want: dict) -> None:
+    assert set(got) == set(want)
+    for key, value in want.items():
+        if isinstance(value, pd.DataFrame):
+            pd.testing.assert_frame_equal(got[key].reset_index(drop=True), value.reset_index(drop=True),
+                                          check_dtype=False, obj=key)
+        elif key == "trend_lines":
+            assert list(got[key]) == list(value)
+            for t, s in value.items():  # the columns WeekSlices documents
+                cols = ["period", "theme", "volume", "mentions", "negative_mentions", "negative_share",
+                        "nps_impact", "period_records", "volume_delta"]
+                pd.testing.assert_frame_equal(got[key][t][cols].reset_index(drop=True),
+                                              s[cols].reset_index(drop=True), check_dtype=False)
+        elif key != "pain_sections":  # the run tables: read the same way on both paths
+            assert got[key] == want[key], key
+    assert R.html_from_content(got) == R.html_from_content(want)
+    assert R.markdown_from_content(got) == R.markdown_from_content(want)
+
+
+@pytest.mark.parametrize("week", [None, "2024-W01", "2024-W02", "2024-W04"])
+def test_store_report_reads_one_week_and_says_what_the_full_read_says(store, week, monkeypatch):
+    want = R.report_content(**R.tables_from_store(store, week=week), week=week)
+    for name in ("records", "mentions"):  # the bounded path never reads a whole table
+        read = getattr(Store, name)
+
+        def only_weeks(self, run=None, *, weeks=None, _read=read, _name=name):
+            assert weeks is not None and weeks[-1] is not None, f"store.{_name}() read without a week bound"
+            return _read(self, run, weeks=weeks)
+
+        monkeypatch.setattr(Store, name, only_weeks)
+    got = R.store_report_content(store, week=week)
+    _same_content(got, want)
+
+
+def test_store_report_content_on_the_dashboard_store_with_topics_and_alerts(tmp_path):
+    from .dashboard_fixtures import build_dashboard_store
+
+    s = build_dashboard_store(tmp_path / "dash.duckdb")
+    for week in (None, "2024-W03"):
+        want = R.report_content(**R.tables_from_store(s, week=week), week=week)
+        got = R.store_report_content(s, week=week, heatmap_top=2, top=1)
+        with pytest.raises(AssertionError):  # the options reach the content
+            _same_content(got, want)
+        _same_content(got, R.report_content(**R.tables_from_store(s, week=week), week=week, heatmap_top=2, top=1))
+    assert len(R.store_report_content(s)["new_themes"]) == 1
+    with pytest.raises(ConfigError, match="No records in week 2023-W40. Weeks with data: 2024-W01"):
+        R.store_report_content(s, week="2023-W40")
+    with pytest.raises(ConfigError, match="heatmap_by must be one of pain, volume"):
+        R.store_report_content(s, heatmap_by="size")
+
+
+def test_store_reads_records_and_mentions_of_weeks(store):
+    rec, men = store.records(), store.mentions()
+    week = store.records(weeks="2024-W03")
+    assert len(week) and (week["date"].dt.strftime("%G-W%V") == "2024-W03").all()
+    assert sorted(week["voc_id"]) == sorted(rec.loc[rec["date"].dt.strftime("%G-W%V") == "2024-W03", "voc_id"])
+    span = store.records(weeks=("2024-W02", "2024-W03"))
+    assert set(span["date"].dt.strftime("%G-W%V")) == {"2024-W02", "2024-W03"}
+    assert len(store.records(weeks=(None, "2024-W02"))) + len(store.records(weeks=("2024-W03", None))) == len(rec)
+    m = store.mentions(weeks="2024-W03")
+    assert sorted(m["voc_id"].unique()) == sorted(week["voc_id"].unique())
+    pd.testing.assert_frame_equal(m, men[men["voc_id"].isin(week["voc_id"])].reset_index(drop=True))
+    assert store.records(store.latest_run(), weeks="2024-W01").empty  # the latest run holds only its week
+    with pytest.raises(ConfigError, match="weeks= must be"):
+        store.records(weeks=3)
+
+
 def test_bad_weeks(tables):
     with pytest.raises(ConfigError, match=r"No records in week 2023-W40\. Weeks with data: 2024-W01, "
                                           r"2024-W02, 2024-W03, 2024-W04, 2024-W05, 2024-W06\."):

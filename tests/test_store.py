@@ -84,10 +84,10 @@ def test_interrupted_write_leaves_store_unchanged(tmp_path, weeks, monkeypatch):
     snap = (store.runs(), store.records(), store.mentions(), store.themes(), store.pain_points())
     real = S._insert_frame
 
-    def failing(con, table, frame):
+    def failing(con, table, frame, **kw):
         if table == "pain_points":                  # after records, mentions, themes, touchpoints
             raise RuntimeError("disk full (injected)")
-        return real(con, table, frame)
+        return real(con, table, frame, **kw)
 
     monkeypatch.setattr(S, "_insert_frame", failing)
     with pytest.raises(RuntimeError, match=r"disk full \(injected\)"):
@@ -114,8 +114,8 @@ def test_killed_writer_leaves_store_unchanged(tmp_path, weeks):
         import voc.store.write as S
         from voc.store import Store
         real = S._insert_frame
-        def slow(con, table, frame):
-            real(con, table, frame)
+        def slow(con, table, frame, **kw):
+            real(con, table, frame, **kw)
             if table == "mentions":
                 print("mid-write", flush=True)
                 time.sleep(60)
@@ -526,3 +526,17 @@ def test_write_run_reads_a_mapping_and_an_object_alike(tmp_path, weeks):
     for read in ("records", "mentions", "themes", "touchpoints", "pain_points"):
         pd.testing.assert_frame_equal(getattr(a, read)(), getattr(b, read)())
     assert a.run_info("w0") == b.run_info("w0")
+
+
+def test_memory_limit_reaches_every_connection_and_snapshots(tmp_path, weeks):
+    store = Store(tmp_path / "s.duckdb", memory_limit="300MB")
+    store.write_run(weeks[0], run_id="w0")
+
+    def limit(s):
+        return s._query("SELECT current_setting('memory_limit') AS v")["v"].iloc[0]
+
+    assert limit(store) == "286.1 MiB"  # DuckDB shows 300 MB (10^6 bytes) in MiB
+    assert limit(store.snapshot(tmp_path / "snap")) == "286.1 MiB"
+    default, unlimited = Store(store.path), Store(store.path, memory_limit=None)
+    assert limit(default) == "953.6 MiB"  # MEMORY_LIMIT, 1GB
+    assert limit(unlimited) not in ("953.6 MiB", "286.1 MiB")  # DuckDB's own default

@@ -172,6 +172,17 @@ def test_quotes_negative_first_per_language_with_filters(store, frames):
     assert len(store.quotes(topic=0, per_language=2)) == 4
 
 
+@pytest.mark.parametrize("weeks", [None, "2024-W03", ("2024-W02", "2024-W05"), (None, "2024-W04"), ("2024-W05", None)])
+def test_theme_week_counts_from_theme_lists_equal_the_joined_counts(store, weeks):
+    from voc.store.views import theme_week_sql
+
+    fast, joined = (store._query(*theme_week_sql(weeks=weeks, joined=j)) for j in (False, True))
+    assert len(fast) and fast["volume"].sum() > 0 and fast["mentions"].sum() >= fast["volume"].sum()
+    pd.testing.assert_frame_equal(fast, joined, check_dtype=False)
+    with pytest.raises(ConfigError, match="takes only the weeks= filter"):
+        theme_week_sql(weeks=weeks, language="ja", joined=False)
+
+
 def test_alerts_are_the_reports_emerging_themes_and_spikes(store):
     a = store.alerts()
     tables = _tables_from_store(store, week=None)

@@ -65,11 +65,11 @@ def test_backfill_and_weekly_run_equal_the_in_memory_path_and_are_kill_safe(dump
     before = contents(loc)
     real, calls = S._insert_frame, []
 
-    def failing(con, table, frame):
+    def failing(con, table, frame, **kw):
         calls.append(table)
         if calls.count("mentions") == 2:
             raise RuntimeError("disk full")
-        return real(con, table, frame)
+        return real(con, table, frame, **kw)
 
     monkeypatch.setattr(S, "_insert_frame", failing)
     with pytest.raises(RuntimeError, match="disk full"):

@@ -4,8 +4,9 @@ Functions over the tables, no report object, in three steps:
 
 - :func:`report_content` (:mod:`voc.report.content`) gathers what the report
   says (KPIs, pain points, heatmap, trends, emerging themes, spikes, quotes,
-  n) into a dict of plain values and DataFrames, from the tables of a run or
-  of a store (:func:`tables_from_store`);
+  n) into a dict of plain values and DataFrames, from the tables of a run;
+  :func:`store_report_content` does the same from a store, reading only
+  the reported week (the trends and alerts are counted in DuckDB);
 - :func:`html_from_content` / :func:`markdown_from_content`
   (:mod:`voc.report.render`) fill the Jinja2 templates of
   ``voc/report/templates`` with it, escaping every value for its format;
@@ -21,10 +22,12 @@ charts are inline SVG from :mod:`voc.charts` (shared with the dashboard).
 from __future__ import annotations
 
 from ..rank import QUOTE_SEP
-from .content import HEATMAP_BY, KPI_NAMES, LEAVES_PER_TOPIC, MAX_QUOTE, report_content, tables_from_store
+from .content import (HEATMAP_BY, KPI_NAMES, LEAVES_PER_TOPIC, MAX_QUOTE, WeekSlices, content_from_slices,
+                      report_content, store_report_content, store_week_slices, tables_from_store, week_slices)
 from .render import CSP, html_from_content, markdown_from_content, render_html, render_markdown
 from .write import write_report
 
-__all__ = ["CSP", "HEATMAP_BY", "KPI_NAMES", "LEAVES_PER_TOPIC", "MAX_QUOTE", "QUOTE_SEP", "html_from_content",
-           "markdown_from_content", "render_html", "render_markdown", "report_content", "tables_from_store",
+__all__ = ["CSP", "HEATMAP_BY", "KPI_NAMES", "LEAVES_PER_TOPIC", "MAX_QUOTE", "QUOTE_SEP", "WeekSlices",
+           "content_from_slices", "html_from_content", "markdown_from_content", "render_html", "render_markdown",
+           "report_content", "store_report_content", "store_week_slices", "tables_from_store", "week_slices",
            "write_report"]

@@ -2,13 +2,15 @@
 
 :func:`report_content` gathers the KPIs, pain points, heatmap, trends,
 emerging themes, spikes, quotes and counts of one week from the tables of a
-run (an Analysis, or a store: :func:`tables_from_store`); :mod:`voc.report.render`
+run (an Analysis, or a store: :func:`store_report_content` reads one week of it
+in bounded memory); :mod:`voc.report.render`
 turns that dict into HTML and Markdown.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -79,36 +81,120 @@ def report_content(
         Which themes get the rows: most negative records this week ("pain",
         ties by records), or most records ("volume").
     """
+    _check_heatmap(heatmap_top, heatmap_by)
+    return content_from_slices(
+        week_slices(records, mentions, week=week), themes=themes, pain_points=pain_points,
+        touchpoints=touchpoints, lineage=lineage, run=run, top=top, top_trends=top_trends, n_quotes=n_quotes,
+        heatmap_top=heatmap_top, heatmap_by=heatmap_by, title=title)
+
+
+def _check_heatmap(heatmap_top: Any, heatmap_by: Any) -> None:
     if heatmap_by not in HEATMAP_BY:
         raise ConfigError(f"heatmap_by must be one of {', '.join(HEATMAP_BY)}. Got {heatmap_by!r}.")
     if not isinstance(heatmap_top, int) or heatmap_top < 1:
         raise ConfigError(f"heatmap_top must be a positive integer. Got {heatmap_top!r}.")
+
+
+@dataclass(frozen=True)
+class WeekSlices:
+    """The parts of the history one weekly report reads (:func:`week_slices`, :func:`store_week_slices`).
+
+    ``recent`` holds at least the records of the reported period and of the
+    previous period with data (the KPIs and their deltas); ``records`` and
+    ``mentions`` are the period's own; ``trends`` has, for every period with
+    dated records up to the reported one and every theme, the columns of
+    :func:`voc.trends.theme_trends` the alerts and trend lines use (period,
+    theme, volume, mentions, negative_mentions, negative_share, nps_impact,
+    period_records, volume_delta).
+    """
+
+    period: pd.Timestamp
+    weeks: int
+    records_total: int
+    recent: pd.DataFrame
+    records: pd.DataFrame
+    mentions: pd.DataFrame
+    trends: pd.DataFrame
+
+
+def _pick_period(all_periods: list, week: str | None) -> pd.Timestamp:
+    """The reported period: ``week`` (``YYYY-Www``) if it has data, else the latest."""
+    if not all_periods:
+        raise ConfigError("The report needs dated records: map a date column (--date-col).")
+    if week is None:
+        return pd.Timestamp(all_periods[-1])
+    period = T.parse_week(week)
+    if period not in all_periods:
+        weeks = ", ".join(T.week_label(p) for p in all_periods[-12:])
+        raise ConfigError(f"No records in week {week}. Weeks with data: {weeks}.")
+    return period
+
+
+def week_slices(records: pd.DataFrame, mentions: pd.DataFrame, *, week: str | None = None) -> WeekSlices:
+    """:class:`WeekSlices` of in-memory frames (all records and mentions)."""
+    dated = records[records[C.DATE].notna()] if C.DATE in records else records.iloc[:0]
+    all_periods = sorted(T.periods(dated[C.DATE]).unique()) if len(dated) else []
+    period = _pick_period(all_periods, week)
+    end = period + pd.Timedelta(days=7)
+    upto = records[records[C.DATE].notna() & (pd.to_datetime(records[C.DATE]) < end)]
+    upto_m = mentions[mentions[C.VOC_ID].isin(upto[C.VOC_ID])]
+    week_ids = set(upto.loc[T.periods(upto[C.DATE]) == period, C.VOC_ID])
+    return WeekSlices(period=period, weeks=len([p for p in all_periods if p <= period]), records_total=len(upto),
+                      recent=upto, records=upto[upto[C.VOC_ID].isin(week_ids)],
+                      mentions=upto_m[upto_m[C.VOC_ID].isin(week_ids)], trends=T.theme_trends(upto, upto_m))
+
+
+def store_week_slices(store: Any, *, week: str | None = None) -> WeekSlices:
+    """:class:`WeekSlices` read from a run store, in bounded memory.
+
+    Only the reported week's records and mentions (and the previous week's
+    records, for the KPI deltas) are read into memory; the per-week theme
+    counts of the trends and alerts are computed by DuckDB
+    (:meth:`voc.Store.theme_week_trends`), so memory grows with one week's
+    feedback, not with the history.
+    """
+    per_week = store.trend("volume")  # one row per week with dated records; n = its records
+    all_periods = list(per_week["period"])
+    period = _pick_period(all_periods, week)
+    earlier = [p for p in all_periods if p < period]
+    label = T.week_label(period)
+    recent = store.records(weeks=(T.week_label(earlier[-1]) if earlier else label, label))
+    this = recent[T.periods(recent[C.DATE]) == period] if len(recent) else recent
+    trends = store.theme_week_trends(weeks=(None, label))
+    trends["volume_delta"] = trends.groupby(C.THEME)["volume"].diff()
+    upto = per_week[per_week["period"] <= period]
+    return WeekSlices(period=period, weeks=len(upto), records_total=int(upto["n"].sum()), recent=recent,
+                      records=this.reset_index(drop=True), mentions=store.mentions(weeks=label), trends=trends)
+
+
+def content_from_slices(
+    data: WeekSlices,
+    *,
+    themes: pd.DataFrame | None = None,
+    pain_points: pd.DataFrame | None = None,
+    touchpoints: pd.DataFrame | None = None,
+    lineage: pd.DataFrame | None = None,
+    run: dict | None = None,
+    top: int = 3,
+    top_trends: int = 5,
+    n_quotes: int = 3,
+    heatmap_top: int = 15,
+    heatmap_by: str = "pain",
+    title: str = "Voice of the customer: weekly report",
+) -> dict[str, Any]:
+    """:func:`report_content` of the :class:`WeekSlices` of one week (same options)."""
+    _check_heatmap(heatmap_top, heatmap_by)
     run = run or {}
     cfg = run.get("config") or {}
     csat_scale = tuple(cfg.get("csat_scale") or (1, 5))
     satisfied = cfg.get("csat_threshold") or csat_scale[1] - 1
     ces_direction = cfg.get("ces_direction", "higher_is_easier")
     labels = label_map(themes)
-
-    dated = records[records[C.DATE].notna()] if C.DATE in records else records.iloc[:0]
-    if dated.empty:
-        raise ConfigError("The report needs dated records: map a date column (--date-col).")
-    all_periods = sorted(T.periods(dated[C.DATE]).unique())
-    if week is None:
-        period = all_periods[-1]
-    else:
-        period = T.parse_week(week)
-        if period not in all_periods:
-            weeks = ", ".join(T.week_label(p) for p in all_periods[-12:])
-            raise ConfigError(f"No records in week {week}. Weeks with data: {weeks}.")
+    period, trends = data.period, data.trends
     end = period + pd.Timedelta(days=7)
-    upto = records[records[C.DATE].notna() & (pd.to_datetime(records[C.DATE]) < end)]
-    upto_m = mentions[mentions[C.VOC_ID].isin(upto[C.VOC_ID])]
-    week_ids = set(upto.loc[T.periods(upto[C.DATE]) == period, C.VOC_ID])
-    week_m = upto_m[upto_m[C.VOC_ID].isin(week_ids)]
+    week_m, week_records = data.mentions, data.records
 
-    kpis = T.kpis(upto, period=period, csat_satisfied_from=satisfied)
-    trends = T.theme_trends(upto, upto_m)
+    kpis = T.kpis(data.recent, period=period, csat_satisfied_from=satisfied)
     spikes = T.detect_spikes(trends, period=period)
     new = T.new_themes(trends, period=period, lineage=lineage)
     for df in (spikes, new):
@@ -119,9 +205,8 @@ def report_content(
     top_ids = [int(t) for t in this.loc[this["volume"] > 0, C.THEME].head(top_trends)]
     lines = {t: trends[trends[C.THEME] == t].sort_values("period").tail(12) for t in top_ids}
 
-    heat = _heatmap(upto[upto[C.VOC_ID].isin(week_ids)], week_m, labels)
+    heat = _heatmap(week_records, week_m, labels)
     pains = _pain_sections(pain_points, themes, top=top, n_quotes=n_quotes)
-    week_records = upto[upto[C.VOC_ID].isin(week_ids)]
     n = {
         "records": len(week_records),
         "mentions": len(week_m),
@@ -129,8 +214,8 @@ def report_content(
         "nps": int(week_records[C.NPS].notna().sum()) if C.NPS in week_records else 0,
         "csat": int(week_records[C.CSAT].notna().sum()) if C.CSAT in week_records else 0,
         "ces": int(week_records[C.CES].notna().sum()) if C.CES in week_records else 0,
-        "weeks": len([p for p in all_periods if p <= period]),
-        "records_total": len(upto),
+        "weeks": data.weeks,
+        "records_total": data.records_total,
     }
     return {
         "title": title,
@@ -299,6 +384,29 @@ def _heatmap_themes(heat: pd.DataFrame, *, top: int, by: str) -> pd.DataFrame:
 def tables_from_store(store: Any, *, week: str | None = None) -> dict[str, Any]:
     """The keyword arguments of :func:`report_content` (with records and mentions) read from a store.
 
+    This reads every stored record and mention into memory; the report
+    itself (:func:`store_report_content`, :func:`voc.report.write_report`)
+    reads only the reported week.
+    """
+    tables = _run_tables(store, week=week)
+    return {"records": store.records(), "mentions": store.mentions(), **tables}
+
+
+def store_report_content(store: Any, *, week: str | None = None, **options: Any) -> dict[str, Any]:
+    """:func:`report_content` of a run store, in bounded memory (:func:`store_week_slices`).
+
+    Gives the same content as ``report_content(**tables_from_store(store))``
+    (tested), reading one week of feedback instead of the whole history.
+    ``options`` are those of :func:`report_content` (top, top_trends, ...).
+    """
+    _check_heatmap(options.get("heatmap_top", 15), options.get("heatmap_by", "pain"))
+    tables = _run_tables(store, week=week)
+    return content_from_slices(store_week_slices(store, week=week), **tables, **options)
+
+
+def _run_tables(store: Any, *, week: str | None) -> dict[str, Any]:
+    """The run-level tables of the report: themes (labels), pain points, touchpoints, lineage, run.
+
     The run reported on is the latest run, or with ``week`` the latest run
     whose data starts before that week ends; theme labels are the run's,
     then the store's latest. Raises :class:`~voc.errors.StoreError` for a
@@ -321,8 +429,6 @@ def tables_from_store(store: Any, *, week: str | None = None) -> dict[str, Any]:
     run = json.loads(runs.loc[runs["run_id"] == run_id, "run"].iloc[0] or "{}")
     run.setdefault("store", {})["run_id"] = run_id
     return {
-        "records": store.records(),
-        "mentions": store.mentions(),
         "themes": labels,
         "pain_points": store.pain_points(run_id),
         "touchpoints": store.touchpoints(run_id),

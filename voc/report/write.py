@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .._atomic import write_text_atomic
-from .content import report_content, tables_from_store
+from .content import report_content, store_report_content
 from .render import html_from_content, markdown_from_content
 
 
@@ -17,7 +17,8 @@ def write_report(source: Any, out_dir: str | Path, *, week: str | None = None, *
     ----------
     source : Store, str, Path or Analysis
         A run store (or its path), or an Analysis-like object with records,
-        mentions, themes, pain_points, touchpoints and run.
+        mentions, themes, pain_points, touchpoints and run. A store is read
+        one week at a time (:func:`~voc.report.store_report_content`).
     out_dir : str or Path
         Folder to write into (created if needed).
     week : str, optional
@@ -35,12 +36,10 @@ def write_report(source: Any, out_dir: str | Path, *, week: str | None = None, *
     if isinstance(source, (str, Path)):
         source = Store(source)
     if isinstance(source, Store):
-        tables = tables_from_store(source, week=week)
+        content = store_report_content(source, week=week, **options)
     else:
         tables = {k: getattr(source, k, None) for k in ("themes", "pain_points", "touchpoints", "run")}
-        tables.update(records=source.records, mentions=source.mentions, lineage=None)
-    records, mentions = tables.pop("records"), tables.pop("mentions")
-    content = report_content(records, mentions, week=week, **tables, **options)
+        content = report_content(source.records, source.mentions, week=week, lineage=None, **tables, **options)
     out_dir = Path(out_dir)
     paths = {"html": out_dir / "report.html", "md": out_dir / "report.md"}
     write_text_atomic(paths["html"], html_from_content(content))

@@ -20,6 +20,9 @@ from .write import StoreWriter
 DEFAULT_PATH = "voc.duckdb"
 """The store file by convention."""
 
+MEMORY_LIMIT = "1GB"
+"""DuckDB's ``memory_limit`` of a store's connections unless told otherwise (``Store(memory_limit=...)``)."""
+
 LOCK_SUFFIX = ".lock"
 """The writer lock of store ``PATH`` is the file ``PATH.lock`` (see :meth:`Store.writer_lock`)."""
 
@@ -36,6 +39,13 @@ class Store(StoreWriter, StoreReader, StoreTrends, StoreViews):
         Seconds to wait for another process that holds the store (its
         writer lock ``PATH.lock``, or DuckDB's own file lock) before raising
         :class:`~voc.errors.StoreError`.
+    memory_limit : str or None
+        DuckDB's ``memory_limit`` for every connection (default
+        :data:`MEMORY_LIMIT`, ``"1GB"``): DuckDB then spills big joins and
+        aggregates to a ``PATH.tmp`` folder instead of holding them, so a
+        dashboard read or a backfill's write stays within about this much
+        memory at any store size (docs/scale.md). None leaves DuckDB's own
+        default, 80% of the machine's memory.
 
     Notes
     -----
@@ -51,12 +61,19 @@ class Store(StoreWriter, StoreReader, StoreTrends, StoreViews):
     that saw its ``voc_id``).
     """
 
-    def __init__(self, path: str | Path = DEFAULT_PATH, *, timeout: float = 10.0) -> None:
+    def __init__(self, path: str | Path = DEFAULT_PATH, *, timeout: float = 10.0,
+                 memory_limit: str | None = MEMORY_LIMIT) -> None:
         self.path = Path(path)
         self.timeout = timeout
+        self.memory_limit = memory_limit
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
+
+    @property
+    def duckdb_config(self) -> dict[str, str]:
+        """The DuckDB settings every connection of this store opens with."""
+        return {"memory_limit": self.memory_limit} if self.memory_limit else {}
 
     @property
     def lock_path(self) -> Path:
@@ -119,7 +136,7 @@ class Store(StoreWriter, StoreReader, StoreTrends, StoreViews):
         deadline = time.monotonic() + self.timeout
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=not write)
+                con = duckdb.connect(str(self.path), read_only=not write, config=self.duckdb_config)
                 break
             except duckdb.IOException as e:
                 if "lock" not in str(e).lower():

@@ -12,6 +12,7 @@ import pandas as pd
 from .. import columns as C
 from ..errors import StoreError
 from .schema import BASE_COLUMNS
+from .views import week_bounds
 
 
 class StoreReader:
@@ -121,14 +122,20 @@ class StoreReader:
                FROM themes t JOIN runs r USING (run_id) GROUP BY t.theme ORDER BY t.theme"""
         )
 
-    def records(self, run: str | None = None) -> pd.DataFrame:
-        """Stored records of ``run``, or of all runs when None (with ``run_id``)."""
-        where, params = ("WHERE run_id = ?", [run]) if run else ("", [])
+    def records(self, run: str | None = None, *, weeks: Any = None) -> pd.DataFrame:
+        """Stored records of ``run``, or of all runs when None (with ``run_id``).
+
+        ``weeks`` (``"YYYY-Www"`` or a ``(first, last)`` pair, either end
+        None for open) keeps the records dated in those ISO weeks, as the
+        dashboard filter does; the rest stays on disk.
+        """
+        where, params = _where(run, weeks, of_records=False)
         return _drop_empty(self._query(f"SELECT * FROM records {where} ORDER BY date, voc_id", params))
 
-    def mentions(self, run: str | None = None) -> pd.DataFrame:
-        """Stored mentions of ``run``, or of all runs when None (with ``run_id``)."""
-        where, params = ("WHERE run_id = ?", [run]) if run else ("", [])
+    def mentions(self, run: str | None = None, *, weeks: Any = None) -> pd.DataFrame:
+        """Stored mentions of ``run``, or of all runs when None (with ``run_id``);
+        ``weeks`` keeps the mentions of records dated in those weeks (as :meth:`records`)."""
+        where, params = _where(run, weeks, of_records=True)
         return _drop_empty(
             self._query(f"SELECT * FROM mentions {where} ORDER BY voc_id, unit", params))
 
@@ -205,6 +212,24 @@ class StoreReader:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(bytes(data))
             return cls.load(tmp)
+
+
+def _where(run: str | None, weeks: Any, *, of_records: bool) -> tuple[str, list]:
+    """WHERE clause and parameters selecting one run and/or ISO weeks: of the row's own
+    ``date``, or (``of_records``, for mentions) of its record's."""
+    where, params, dated = [], [], []
+    if run:
+        where.append("run_id = ?")
+        params.append(run)
+    start, end = week_bounds(weeks)
+    for bound, op in ((start, ">="), (end, "<")):
+        if bound is not None:
+            dated.append(f"date {op} ?")
+            params.append(bound.to_pydatetime())
+    if dated:
+        cond = " AND ".join(dated)
+        where.append(f"voc_id IN (SELECT voc_id FROM records WHERE {cond})" if of_records else cond)
+    return ("WHERE " + " AND ".join(where) if where else ""), params
 
 
 def _drop_empty(df: pd.DataFrame) -> pd.DataFrame:

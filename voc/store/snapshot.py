@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import StoreError
-from .core import Store
+from .core import MEMORY_LIMIT, Store
 
 CACHED = ("runs", "latest_run", "run_info", "themes", "topics", "touchpoints", "pain_points", "theme_labels",
           "lineage", "filter_options", "kpi_summary", "pain_table", "heatmap", "pain_trend", "quotes",
@@ -67,8 +67,8 @@ class SnapshotStore(Store):
     """A :class:`Store` over an immutable snapshot file: one shared read-only
     connection, remembered answers, no writes."""
 
-    def __init__(self, path: str | Path, *, timeout: float = 10.0) -> None:
-        super().__init__(path, timeout=timeout)
+    def __init__(self, path: str | Path, *, timeout: float = 10.0, memory_limit: str | None = MEMORY_LIMIT) -> None:
+        super().__init__(path, timeout=timeout, memory_limit=memory_limit)
         self._con: Any = None
         self._con_lock = threading.Lock()
         self._cache: OrderedDict = OrderedDict()
@@ -87,7 +87,7 @@ class SnapshotStore(Store):
         with self._con_lock:
             if self._con is None:
                 try:
-                    self._con = duckdb.connect(str(self.path), read_only=True)
+                    self._con = duckdb.connect(str(self.path), read_only=True, config=self.duckdb_config)
                 except duckdb.Error as e:
                     raise StoreError(f"Cannot open snapshot '{self.path}': {e}") from None
             cur = self._con.cursor()

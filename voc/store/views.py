@@ -59,19 +59,26 @@ def _weeks(weeks: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
     return (parse_week(first) if first else None, parse_week(last) if last else None)
 
 
+def week_bounds(weeks: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``weeks`` (``"YYYY-Www"`` or a ``(first, last)`` pair, None for open ends) as the
+    half-open date range [start of first, end of last) (None: unbounded)."""
+    first, last = _weeks(weeks)
+    return first, (last + pd.Timedelta(days=7) if last is not None else None)
+
+
 def filter_sql(*, weeks: Any = None, touchpoint: str | None = None, channel: str | None = None,
                language: str | None = None, sentiment: str | None = None) -> tuple[str, list]:
     """CTEs ``fr`` (filtered records) and ``fm`` (their filtered mentions) and their parameters."""
     if sentiment is not None and sentiment not in C.SENTIMENT_LABELS:
         raise ConfigError(f"sentiment= must be one of {', '.join(C.SENTIMENT_LABELS)}. Got {sentiment!r}.")
-    first, last = _weeks(weeks)
+    first, end = week_bounds(weeks)
     where, params = ["TRUE"], []
     if first is not None:
         where.append("date >= ?")
         params.append(first.to_pydatetime())
-    if last is not None:
+    if end is not None:
         where.append("date < ?")
-        params.append((last + pd.Timedelta(days=7)).to_pydatetime())
+        params.append(end.to_pydatetime())
     for col, value in ((C.TOUCHPOINT, touchpoint), (C.CHANNEL, channel), (C.LANGUAGE, language)):
         if value is not None and not (col == C.TOUCHPOINT and value == C.ALL_TOUCHPOINTS):
             where.append(f"{col} = ?")
@@ -87,6 +94,56 @@ def filter_sql(*, weeks: Any = None, touchpoint: str | None = None, channel: str
     )
     params = params + ([sentiment] if sentiment else []) + ([sentiment] if sentiment else []) + (
         [language] if language else [])
+    return sql, params
+
+
+def theme_week_sql(*, joined: bool | None = None, **filters: Any) -> tuple[str, list]:
+    """SQL and parameters of :meth:`StoreViews.theme_week_trends`: per week and theme the counts
+    volume, mentions, negative_mentions, n, p, d and the week's period_records, tot_n, tot_p, tot_d.
+
+    ``joined`` (the default when a filter other than ``weeks`` is set)
+    joins each mention to its record. Without it, the record counts come
+    from the records' ``themes`` lists (the themes of their mentions, noise
+    left out) and the mention counts from the mentions' own ``date``
+    (copied from their record): the same numbers (tested), without a hash
+    table of every record.
+    """
+    others = any(v is not None for k, v in filters.items() if k != "weeks")
+    joined = others if joined is None else joined
+    if others and not joined:
+        raise ConfigError("theme_week_sql(joined=False) takes only the weeks= filter.")
+    nps = (f"count(nps) AS {{0}}n, count(*) FILTER (WHERE nps >= {PROMOTER_FROM}) AS {{0}}p, "
+           f"count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO}) AS {{0}}d")
+    if joined:
+        cte, params = filter_sql(**filters)
+        counts = f"""ri AS (SELECT voc_id, theme, count(*) AS m,
+                        count(*) FILTER (WHERE sentiment_label = 'negative') AS neg
+                 FROM fm WHERE theme IS NOT NULL AND theme >= 0 GROUP BY voc_id, theme),
+          j AS (SELECT ri.*, fr.period, fr.nps FROM ri JOIN fr USING (voc_id) WHERE fr.period IS NOT NULL),
+          g AS (SELECT period, theme, count(*) AS volume, {nps.format('')}, sum(m) AS mentions,
+                       sum(neg) AS negative_mentions FROM j GROUP BY period, theme)"""
+    else:
+        first, end = week_bounds(filters.get("weeks"))
+        bounds = [(b, op) for b, op in ((first, ">="), (end, "<")) if b is not None]
+        dated = "".join(f" AND date {op} ?" for _, op in bounds)
+        params = [b.to_pydatetime() for b, _ in bounds] * 2
+        cte = f"fr AS (SELECT date_trunc('week', date) AS period, nps, themes FROM records WHERE date IS NOT NULL{dated})"
+        counts = f"""gr AS (SELECT period, theme, count(*) AS volume, {nps.format('')}
+                 FROM (SELECT period, nps, unnest(themes) AS theme FROM fr) WHERE theme >= 0 GROUP BY period, theme),
+          gm AS (SELECT date_trunc('week', date) AS period, theme, count(*) AS mentions,
+                        count(*) FILTER (WHERE sentiment_label = 'negative') AS negative_mentions
+                 FROM mentions WHERE date IS NOT NULL AND theme >= 0{dated} GROUP BY 1, 2),
+          g AS (SELECT gr.*, coalesce(gm.mentions, 0) AS mentions, coalesce(gm.negative_mentions, 0) AS negative_mentions
+                FROM gr LEFT JOIN gm USING (period, theme))"""
+    sql = f"""WITH {cte}, {counts},
+          t AS (SELECT period, count(*) AS period_records, {nps.format('tot_')}
+                FROM fr WHERE period IS NOT NULL GROUP BY period),
+          th AS (SELECT DISTINCT theme FROM g)
+          SELECT t.*, th.theme, coalesce(g.volume, 0) AS volume, coalesce(g.mentions, 0) AS mentions,
+                 coalesce(g.negative_mentions, 0) AS negative_mentions,
+                 coalesce(g.n, 0) AS n, coalesce(g.p, 0) AS p, coalesce(g.d, 0) AS d
+          FROM t CROSS JOIN th LEFT JOIN g ON g.period = t.period AND g.theme = th.theme
+          ORDER BY th.theme, t.period"""
     return sql, params
 
 
@@ -112,6 +169,7 @@ class StoreViews:
     # provided by Store
     path: Path
     timeout: float
+    memory_limit: str | None
 
     # ------------------------------------------------------------ snapshot
     def snapshot(self, folder: str | Path, *, timeout: float | None = None) -> Any:
@@ -141,7 +199,7 @@ class StoreViews:
                 shutil.copyfile(wal, tmp.with_name(tmp.name + ".wal"))
                 os.replace(tmp.with_name(tmp.name + ".wal"), dest.with_name(dest.name + ".wal"))
             os.replace(tmp, dest)
-        return SnapshotStore(dest, timeout=self.timeout)
+        return SnapshotStore(dest, timeout=self.timeout, memory_limit=self.memory_limit)
 
     # ------------------------------------------------------------- helpers
     def _settings(self) -> dict[str, Any]:
@@ -414,26 +472,14 @@ class StoreViews:
         """Per week and theme over the filtered data, in the shape of
         :func:`voc.trends.theme_trends`: period, theme, volume, mentions,
         negative_mentions, negative_share, nps_impact (all-records impact),
-        period_records; every theme in every week (volume 0 where absent)."""
-        cte, params = filter_sql(**filters)
-        sql = f"""WITH {cte},
-          ri AS (SELECT voc_id, theme, count(*) AS m,
-                        count(*) FILTER (WHERE sentiment_label = 'negative') AS neg
-                 FROM fm WHERE theme IS NOT NULL AND theme >= 0 GROUP BY voc_id, theme),
-          j AS (SELECT ri.*, fr.period, fr.nps FROM ri JOIN fr USING (voc_id) WHERE fr.period IS NOT NULL),
-          g AS (SELECT period, theme, count(*) AS volume, sum(m) AS mentions, sum(neg) AS negative_mentions,
-                       count(nps) AS n, count(*) FILTER (WHERE nps >= {PROMOTER_FROM}) AS p,
-                       count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO}) AS d FROM j GROUP BY period, theme),
-          t AS (SELECT period, count(*) AS period_records, count(nps) AS tot_n,
-                       count(*) FILTER (WHERE nps >= {PROMOTER_FROM}) AS tot_p,
-                       count(*) FILTER (WHERE nps <= {DETRACTOR_UPTO}) AS tot_d
-                FROM fr WHERE period IS NOT NULL GROUP BY period),
-          th AS (SELECT DISTINCT theme FROM g)
-          SELECT t.*, th.theme, coalesce(g.volume, 0) AS volume, coalesce(g.mentions, 0) AS mentions,
-                 coalesce(g.negative_mentions, 0) AS negative_mentions,
-                 coalesce(g.n, 0) AS n, coalesce(g.p, 0) AS p, coalesce(g.d, 0) AS d
-          FROM t CROSS JOIN th LEFT JOIN g ON g.period = t.period AND g.theme = th.theme
-          ORDER BY th.theme, t.period"""
+        period_records; every theme in every week (volume 0 where absent).
+
+        With no filter but ``weeks`` (the report, the unfiltered alerts) the
+        counts come from the records' ``themes`` lists and the mentions' own
+        dates, with no join: DuckDB then holds one row per week and theme,
+        not per record, so memory does not grow with the store.
+        """
+        sql, params = theme_week_sql(**filters)
         df = self._query(sql, params)  # type: ignore[attr-defined]
         df["period"] = pd.to_datetime(df["period"])
         nps_all = nps_from_totals(df["tot_p"], df["tot_d"], df["tot_n"]).value

@@ -100,7 +100,11 @@ class StoreWriter:
         events = _lineage_frame(lineage, run_id, now)
         model_files = _model_blobs(model) if model is not None else []
 
-        with self.writer_lock(), self._connect(write=True) as con:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self.writer_lock(), self._connect(write=True) as con, \
+                tempfile.TemporaryDirectory(prefix=".voc-stage-", dir=self.path.parent) as tmp:
+            stage = Path(tmp)
+            _remove_stale_stages(self.path.parent, keep=stage)
             try:
                 con.execute("BEGIN TRANSACTION")
                 if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
@@ -118,8 +122,9 @@ class StoreWriter:
                         if dates.notna().any():
                             date_min = dates.min() if date_min is None else min(date_min, dates.min())
                             date_max = dates.max() if date_max is None else max(date_max, dates.max())
-                    _insert_frame(con, "records", records.assign(run_id=run_id))
-                    _insert_frame(con, "mentions", _with_record_keys(mentions, records).assign(run_id=run_id))
+                    _insert_frame(con, "records", records.assign(run_id=run_id), stage=stage)
+                    _insert_frame(con, "mentions", _with_record_keys(mentions, records).assign(run_id=run_id),
+                                  stage=stage)
                     n_records += len(records)
                     n_mentions += len(mentions)
                 if skipped:
@@ -315,8 +320,24 @@ def _prepare(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-def _insert_frame(con: Any, table: str, frame: pd.DataFrame) -> None:
-    """Insert ``frame`` into ``table`` by column name, adding new columns."""
+def _remove_stale_stages(folder: Path, *, keep: Path) -> None:
+    """Remove staging folders a killed writer left beside the store (called under the writer lock)."""
+    import shutil
+
+    for old in folder.glob(".voc-stage-*"):
+        if old != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _insert_frame(con: Any, table: str, frame: pd.DataFrame, *, stage: Path | None = None) -> None:
+    """Insert ``frame`` into ``table`` by column name, adding new columns.
+
+    With ``stage`` (a folder), the frame goes in through a Parquet file
+    there: DuckDB keeps rows appended from a pandas scan in memory until the
+    transaction commits, but writes rows read from Parquet out to the store
+    file (within its ``memory_limit``), so a backfill of many chunks in one
+    transaction does not grow in memory (docs/scale.md).
+    """
     existing = dict(con.execute(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ?",
         [table]).fetchall())
@@ -330,9 +351,20 @@ def _insert_frame(con: Any, table: str, frame: pd.DataFrame) -> None:
     if not len(frame):
         return
     df = _prepare(frame, types)
+    cols = ", ".join(f'"{c}"' for c in df.columns)
+    if stage is not None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        file = stage / f"{table}.parquet"
+        pq.write_table(pa.Table.from_pandas(df, preserve_index=False), file)
+        try:
+            con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM read_parquet(?)", [str(file)])
+        finally:
+            file.unlink()
+        return
     con.register("_voc_frame", df)
     try:
-        cols = ", ".join(f'"{c}"' for c in df.columns)
         con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM _voc_frame")
     finally:
         con.unregister("_voc_frame")
