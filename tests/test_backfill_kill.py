@@ -89,7 +89,9 @@ def test_killed_streaming_run_leaves_the_store_as_it_was_and_reruns_whole(tmp_pa
     kill_mid_write(tmp_path, tmp_path / f"{'base' if killed == 'backfill' else 'week'}.csv", path)
 
     store = Store(path, timeout=10)  # opens after the kill: the lock is free, the open transaction gone
-    assert list(tmp_path.glob(".voc-stage-*")), "the killed writer's staging folder should be left behind"
+    assert list(tmp_path.glob(".killed.duckdb.voc-stage-*")), "the killed writer's staging folder stays behind"
+    other = tmp_path / ".other.duckdb.voc-stage-x"  # another store's staging folder in the same folder
+    other.mkdir()
     if killed == "backfill":
         assert store.runs().empty and store.records().empty and store.load_model() is None
         run_store_streaming(tmp_path / "base.csv", store, scorer=FakeScorer(), **OPTS)
@@ -99,4 +101,5 @@ def test_killed_streaming_run_leaves_the_store_as_it_was_and_reruns_whole(tmp_pa
             pd.testing.assert_frame_equal(before[name], after[name], obj=name)
     run_store_streaming(tmp_path / "week.csv", store, scorer=FakeScorer(), **OPTS)  # the rerun starts over
     assert_same_store(reference, store)
-    assert not list(tmp_path.glob(".voc-stage-*"))  # the next write removed the stale staging folder
+    assert not list(tmp_path.glob(".killed.duckdb.voc-stage-*"))  # the next write removed the stale one
+    assert other.is_dir()  # and left the other store's alone

@@ -10,6 +10,7 @@ import json
 import logging
 import secrets
 import tempfile
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -102,9 +103,9 @@ class StoreWriter:
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.writer_lock(), self._connect(write=True) as con, \
-                tempfile.TemporaryDirectory(prefix=".voc-stage-", dir=self.path.parent) as tmp:
+                tempfile.TemporaryDirectory(prefix=_stage_prefix(self.path), dir=self.path.parent) as tmp:
             stage = Path(tmp)
-            _remove_stale_stages(self.path.parent, keep=stage)
+            _remove_stale_stages(self.path, keep=stage)
             try:
                 con.execute("BEGIN TRANSACTION")
                 if con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone():
@@ -320,11 +321,17 @@ def _prepare(frame: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return out
 
 
-def _remove_stale_stages(folder: Path, *, keep: Path) -> None:
-    """Remove staging folders a killed writer left beside the store (called under the writer lock)."""
+def _stage_prefix(store: Path) -> str:
+    """Name prefix of the staging folders of the store file ``store`` (beside it, one per write)."""
+    return f".{store.name}.voc-stage-"
+
+
+def _remove_stale_stages(store: Path, *, keep: Path) -> None:
+    """Remove staging folders a killed writer of this store left beside it (called under its writer
+    lock, so no other write of this store is running; other stores' folders are left alone)."""
     import shutil
 
-    for old in folder.glob(".voc-stage-*"):
+    for old in store.parent.glob(glob_escape(_stage_prefix(store)) + "*"):
         if old != keep and old.is_dir():
             shutil.rmtree(old, ignore_errors=True)
 
