@@ -81,14 +81,17 @@ def report_content(
         Which themes get the rows: most negative records this week ("pain",
         ties by records), or most records ("volume").
     """
-    _check_heatmap(heatmap_top, heatmap_by)
+    _check_options({"heatmap_top": heatmap_top, "heatmap_by": heatmap_by})
     return content_from_slices(
         week_slices(records, mentions, week=week), themes=themes, pain_points=pain_points,
         touchpoints=touchpoints, lineage=lineage, run=run, top=top, top_trends=top_trends, n_quotes=n_quotes,
         heatmap_top=heatmap_top, heatmap_by=heatmap_by, title=title)
 
 
-def _check_heatmap(heatmap_top: Any, heatmap_by: Any) -> None:
+def _check_options(options: dict[str, Any]) -> None:
+    """Raise ConfigError for a bad ``heatmap_by`` or ``heatmap_top`` among ``options`` (absent
+    ones keep their valid defaults), before any data is read."""
+    heatmap_by, heatmap_top = options.get("heatmap_by", HEATMAP_BY[0]), options.get("heatmap_top", 1)
     if heatmap_by not in HEATMAP_BY:
         raise ConfigError(f"heatmap_by must be one of {', '.join(HEATMAP_BY)}. Got {heatmap_by!r}.")
     if not isinstance(heatmap_top, int) or heatmap_top < 1:
@@ -183,7 +186,7 @@ def content_from_slices(
     title: str = "Voice of the customer: weekly report",
 ) -> dict[str, Any]:
     """:func:`report_content` of the :class:`WeekSlices` of one week (same options)."""
-    _check_heatmap(heatmap_top, heatmap_by)
+    _check_options({"heatmap_top": heatmap_top, "heatmap_by": heatmap_by})
     run = run or {}
     cfg = run.get("config") or {}
     csat_scale = tuple(cfg.get("csat_scale") or (1, 5))
@@ -399,7 +402,7 @@ def store_report_content(store: Any, *, week: str | None = None, **options: Any)
     (tested), reading one week of feedback instead of the whole history.
     ``options`` are those of :func:`report_content` (top, top_trends, ...).
     """
-    _check_heatmap(options.get("heatmap_top", 15), options.get("heatmap_by", "pain"))
+    _check_options(options)
     tables = _run_tables(store, week=week)
     return content_from_slices(store_week_slices(store, week=week), **tables, **options)
 
